@@ -1,0 +1,27 @@
+# codex-threadkit: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its test extras
+
+demo: $(STAMP)  ## run every reproduction scenario against the bundled codex binary
+	$(BIN)/codex-repro run
+
+test: $(STAMP)  ## the whole suite (unit, real binary, real kernel, notebooks) on 2 workers
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## ratio benchmarks; appends to benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

@@ -1,0 +1,68 @@
+"""A tiny scripted stdio JSON-RPC peer standing in for ``codex app-server``.
+
+Used by the driver's error-path tests (the real binary cannot be made to send
+malformed lines or crash on cue). The behaviour is chosen with the
+``FAKE_PEER_MODE`` environment variable:
+
+* ``ok``        - answers ``initialize`` and echoes every request's params as its result
+* ``eof``       - answers ``initialize``, then closes stdout and exits 0 on the next request
+* ``crash``     - answers ``initialize``, then writes to stderr and exits 3 on the next request
+* ``malformed`` - answers ``initialize``, then sends a non-JSON line for the next request
+* ``silent``    - answers ``initialize``, then never answers anything
+* ``partial``   - answers ``initialize``, then writes half a line and hangs
+* ``error``     - answers every request after ``initialize`` with a JSON-RPC error -32600
+* ``notify``    - before each answer, sends a notification and a server request with the same id
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def send(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    mode = os.environ.get("FAKE_PEER_MODE", "ok")
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if "id" not in msg:
+            continue  # notifications (initialized)
+        rid, method = msg["id"], msg.get("method")
+        if method == "initialize":
+            send({"id": rid, "result": {"userAgent": "fake/0.0.0"}})
+            continue
+        if mode == "eof":
+            sys.stdout.close()
+            return 0
+        if mode == "crash":
+            sys.stderr.write("fake peer: panicked at 'boom'\n")
+            sys.stderr.flush()
+            os._exit(3)
+        if mode == "malformed":
+            sys.stdout.write("this is not json\n")
+            sys.stdout.flush()
+            continue
+        if mode == "silent":
+            continue
+        if mode == "partial":
+            sys.stdout.write('{"id": %d, "res' % rid)
+            sys.stdout.flush()
+            time.sleep(3600)
+        if mode == "error":
+            send({"id": rid, "error": {"code": -32600, "message": f"nope: {method}"}})
+            continue
+        if mode == "notify":
+            send({"method": "thread/started", "params": {"n": rid}})
+            send({"id": rid, "method": "item/commandExecution/requestApproval", "params": {}})
+        send({"id": rid, "result": {"method": method, "params": msg.get("params")}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

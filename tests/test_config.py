@@ -1,0 +1,90 @@
+"""config.toml writer: hermetic defaults, round trip through tomllib, bad options."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from codex_fixtures import ConfigError, config_contents, config_dict, write_config_toml
+
+
+def test_defaults_are_hermetic_and_match_upstream_baseline():
+    doc = tomllib.loads(config_contents("http://127.0.0.1:1234"))
+    assert doc["model"] == "mock-model"
+    assert doc["approval_policy"] == "never"
+    assert doc["sandbox_mode"] == "read-only"
+    assert doc["model_provider"] == "mock_provider"
+    assert doc["features"] == {"plugins": False, "shell_snapshot": False}
+    assert doc["model_providers"]["mock_provider"] == {
+        "name": "Mock provider for test",
+        "base_url": "http://127.0.0.1:1234/v1",
+        "wire_api": "responses",
+        "request_max_retries": 0,
+        "stream_max_retries": 0,
+    }
+
+
+def test_overrides_features_and_extra_tables_round_trip(tmp_path):
+    path = write_config_toml(
+        tmp_path / "home",
+        "http://127.0.0.1:9",
+        model="gpt-test",
+        model_provider="other",
+        request_max_retries=2,
+        env_key="MOCK_KEY",
+        features={"personality": True, "plugins": True},
+        extra={"skills": {"include_instructions": False}, "features": {"goals": True}},
+    )
+    doc = tomllib.loads(path.read_text())
+    assert doc["model"] == "gpt-test"
+    assert doc["model_provider"] == "other"
+    assert doc["model_providers"]["other"]["request_max_retries"] == 2
+    assert doc["model_providers"]["other"]["env_key"] == "MOCK_KEY"
+    assert doc["features"] == {"plugins": True, "shell_snapshot": False, "personality": True, "goals": True}
+    assert doc["skills"] == {"include_instructions": False}
+    assert config_dict("http://127.0.0.1:9", hermetic=False).get("features") is None
+
+
+def test_accepts_a_server_object_with_uri():
+    class Server:
+        uri = "http://127.0.0.1:5555"
+
+    assert "http://127.0.0.1:5555/v1" in config_contents(Server())
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"modle": "x"}, "unknown config option 'modle' (did you mean 'model'?)"),
+        ({"request_max_retries": "3"}, "'request_max_retries' must be int, got str '3'"),
+        ({"request_max_retries": True}, "'request_max_retries' must be int, got bool"),
+        ({"request_max_retries": -1}, "must be >= 0"),
+        ({"wire_api": "chat"}, "unknown wire_api 'chat'; supported: responses"),
+        ({"approval_policy": "sometimes"}, "unknown approval_policy 'sometimes'"),
+        ({"sandbox_mode": "yolo"}, "unknown sandbox_mode 'yolo'"),
+        ({"base_url": "ftp://example/v1"}, "base_url must be an http(s) URL, got 'ftp://example/v1'"),
+        ({"features": {"plugins": "no"}}, "feature 'plugins' must be true or false"),
+        ({"model": ""}, "must not be empty"),
+        ({"extra": {1: 2}}, "config keys must be strings"),
+        ({"extra": {"x": {1: 2}}}, "config cannot be written as TOML"),
+    ],
+)
+def test_bad_options_give_one_line_value_errors(options, message):
+    with pytest.raises(ConfigError) as info:
+        config_contents("http://127.0.0.1:1", **options)
+    assert isinstance(info.value, ValueError)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_server_uri():
+    with pytest.raises(ValueError, match="server_uri must be an http"):
+        config_contents("127.0.0.1:80")
+    with pytest.raises(ValueError, match="either server_uri or base_url"):
+        config_contents(None)
+
+
+def test_unserializable_extra_is_a_config_error():
+    with pytest.raises(ConfigError, match="cannot be written as TOML"):
+        config_contents("http://127.0.0.1:1", extra={"x": object()})

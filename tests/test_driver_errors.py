@@ -1,0 +1,134 @@
+"""Driver error paths against a fake stdio peer: EOF, crash, malformed line, silence."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from codex_fixtures import (
+    AppServerExitedError,
+    AppServerProcess,
+    AppServerTimeoutError,
+    JSONRPCNotification,
+    JSONRPCRemoteError,
+    JSONRPCRequest,
+    ProtocolError,
+)
+
+
+def peer(fake_home: Path, fake_peer_bin: Path, mode: str) -> AppServerProcess:
+    app = AppServerProcess(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": mode})
+    app.initialize(timeout=5)
+    return app
+
+
+def test_request_ids_count_from_zero_and_params_round_trip(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "ok") as app:
+        rid = app.send_thread_archive_request({"threadId": "x"})
+        assert rid == 1  # initialize took id 0
+        resp = app.read_stream_until_response_message(rid, timeout=5)
+        assert resp.result == {"method": "thread/archive", "params": {"threadId": "x"}}
+
+
+def test_eof_raises_exited_with_exit_code_at_once(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "eof") as app:
+        rid = app.send_request("thread/list", {})
+        started = time.monotonic()
+        with pytest.raises(AppServerExitedError) as info:
+            app.read_stream_until_response_message(rid, timeout=30)
+        assert time.monotonic() - started < 5  # not at the timeout
+        assert info.value.exit_code == 0
+        assert "thread/list" in str(info.value)
+
+
+def test_crash_mid_wait_reports_exit_code_and_stderr_tail(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "crash") as app:
+        rid = app.send_request("thread/start", {})
+        with pytest.raises(AppServerExitedError) as info:
+            app.read_stream_until_response_message(rid, timeout=30)
+        assert info.value.exit_code == 3
+        assert "panicked at 'boom'" in info.value.stderr_tail
+        assert "panicked at 'boom'" in str(info.value)
+        with pytest.raises(AppServerExitedError):
+            app.send_request("thread/start", {})
+            app.read_stream_until_response_message(rid + 1, timeout=5)
+
+
+def test_malformed_line_raises_protocol_error(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "malformed") as app:
+        rid = app.send_request("thread/list", {})
+        with pytest.raises(ProtocolError, match="malformed line from app-server.*this is not json"):
+            app.read_stream_until_response_message(rid, timeout=5)
+
+
+def test_silence_times_out_listing_what_was_buffered(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "silent") as app:
+        rid = app.send_request("thread/list", {})
+        started = time.monotonic()
+        with pytest.raises(AppServerTimeoutError) as info:
+            app.read_stream_until_response_message(rid, timeout=0.3)
+        assert 0.3 <= time.monotonic() - started < 3
+        assert "timed out after 0.3s waiting for the answer to request 1 (thread/list)" in str(info.value)
+        assert "nothing was buffered" in str(info.value)
+
+
+def test_partial_line_times_out(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "partial") as app:
+        rid = app.send_request("thread/list", {})
+        with pytest.raises(AppServerTimeoutError):
+            app.read_stream_until_response_message(rid, timeout=0.3)
+    assert app.returncode is not None  # close() killed the hung peer
+
+
+def test_error_answer_raises_with_code_and_message(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "error") as app:
+        rid = app.send_thread_resume_request({"threadId": "t"})
+        with pytest.raises(JSONRPCRemoteError) as info:
+            app.read_stream_until_response_message(rid, timeout=5)
+        assert (info.value.code, info.value.rpc_message) == (-32600, "nope: thread/resume")
+        assert str(info.value).startswith("thread/resume: JSON-RPC error -32600: nope: thread/resume")
+        rid = app.send_thread_fork_request({"threadId": "t"})
+        err = app.read_stream_until_error_message(rid, timeout=5)
+        assert err.code == -32600
+
+
+def test_buffering_keeps_notifications_and_does_not_match_server_requests(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "notify") as app:
+        rid = app.send_request("thread/read", {"threadId": "t"})
+        resp = app.read_stream_until_response_message(rid, timeout=5)
+        assert resp.result["method"] == "thread/read"
+        # the server request with the same id was not taken for the response ...
+        req = app.read_stream_until_request_message(timeout=5)
+        assert isinstance(req, JSONRPCRequest) and req.id == rid
+        # ... and the notification that came first is still there
+        assert app.pending_notification_methods() == ["thread/started"]
+        note = app.read_stream_until_notification_message("thread/started", timeout=5)
+        assert isinstance(note, JSONRPCNotification) and note.params == {"n": rid}
+        assert app.clear_message_buffer() == []
+
+
+def test_close_is_idempotent_and_leaves_no_process(fake_home, fake_peer_bin):
+    app = peer(fake_home, fake_peer_bin, "silent")
+    cwd = app.cwd
+    assert app.is_alive()
+    app.close()
+    app.close()
+    assert not app.is_alive()
+    assert not cwd.exists()
+    with pytest.raises(Exception, match="closed"):
+        app.send_request("thread/list", {})
+
+
+def test_transcript_records_both_directions(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "ok") as app:
+        app.request("thread/list", {"limit": 1}, timeout=5)
+        lines = app.transcript
+        assert lines[0].startswith('-> {"id":0,"method":"initialize"')
+        assert any(line.startswith("<- ") and "thread/list" in line for line in lines)
+
+
+def test_missing_codex_home_is_a_clear_error(tmp_path, fake_peer_bin):
+    with pytest.raises(Exception, match="CODEX_HOME is not a directory"):
+        AppServerProcess(tmp_path / "nope", codex_bin=fake_peer_bin)
