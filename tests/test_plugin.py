@@ -1,0 +1,135 @@
+"""The pytest plugin, exercised the way downstream suites use it (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.codex_binary
+
+
+def test_downstream_file_with_only_the_fixtures(pytester):
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+        from codex_fixtures import find_archived_thread_path_by_id_str
+
+        def test_seed(codex_app_server, codex_home):
+            thread = codex_app_server.start_thread({"model": "mock-model"})
+            codex_app_server.request("thread/archive", {"threadId": thread["id"]})
+            assert find_archived_thread_path_by_id_str(codex_home, thread["id"]) is not None
+
+        def test_home_has_hermetic_config(codex_home, codex_responses):
+            text = (codex_home / "config.toml").read_text()
+            assert codex_responses.uri + "/v1" in text
+            assert "plugins = false" in text and "shell_snapshot = false" in text
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_marker_scripts_the_mock_and_the_config(pytester):
+    pytester.makepyfile(
+        """
+        import tomllib
+        import pytest
+        from codex_fixtures import create_final_assistant_message_sse_response as final
+
+        @pytest.mark.codex(reply="custom reply", config={"model": "other-model"})
+        def test_reply(codex_app_server, codex_home):
+            assert tomllib.loads((codex_home / "config.toml").read_text())["model"] == "other-model"
+            thread = codex_app_server.start_thread()
+            codex_app_server.run_turn(thread["id"], "hi")
+            items = codex_app_server.request("thread/read", {"threadId": thread["id"], "includeTurns": True})
+            texts = [i.get("text") for t in items["thread"]["turns"] for i in t["items"]]
+            assert "custom reply" in texts
+
+        @pytest.mark.codex(responses=[final("one"), final("two")])
+        def test_sequence_exact_count_fails_when_a_reply_is_unused(codex_app_server):
+            thread = codex_app_server.start_thread()
+            codex_app_server.run_turn(thread["id"], "only one turn")
+
+        @pytest.mark.codex(responses=[final("one"), final("two")], strict=False)
+        def test_sequence_unchecked(codex_app_server):
+            thread = codex_app_server.start_thread()
+            codex_app_server.run_turn(thread["id"], "only one turn")
+
+        @pytest.mark.codex(replyy="typo")
+        def test_bad_marker(codex_responses):
+            pass
+
+        @pytest.mark.codex(config={"wire_api": "chat"})
+        def test_bad_config(codex_home):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
+    # the unused reply fails at teardown (an error); bad marker and config fail at setup
+    result.assert_outcomes(passed=3, errors=3)
+    result.stdout.fnmatch_lines(["*unused*", "*unknown argument(s) replyy*", "*unknown wire_api 'chat'*"])
+
+
+def test_failure_report_has_transcript_stderr_and_request_log(pytester):
+    pytester.makepyfile(
+        """
+        def test_fails(codex_app_server, codex_responses):
+            thread = codex_app_server.start_thread()
+            codex_app_server.run_turn(thread["id"], "hello")
+            assert False, "deliberate"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*codex app-server pid *: JSON-RPC transcript*",
+        '*-> {"id":0,"method":"initialize"*',
+        "*codex app-server pid *: stderr tail*",
+        "*mock Responses API http://127.0.0.1:*: request log*",
+        "*#1 POST /v1/responses*",
+    ])
+
+
+def test_fs_and_app_server_together_are_refused(pytester):
+    pytester.makepyfile(
+        """
+        def test_both(fs, codex_app_server):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*cannot be used with pyfakefs' fs*"])
+
+
+def test_keep_failed_homes(pytester):
+    pytester.makepyfile(
+        """
+        def test_fails(codex_home):
+            assert False
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--codex-keep-failed")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*kept CODEX_HOME of failed test*"])
+
+
+def test_bad_codex_bin_option(pytester, tmp_path):
+    pytester.makepyfile("def test_x(codex_app_server):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--codex-bin={tmp_path / 'missing'}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*codex binary from --codex-bin does not exist*"])
+
+
+def test_runs_under_xdist(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_turn(codex_app_server, n):
+            thread = codex_app_server.start_thread()
+            assert codex_app_server.run_turn(thread["id"], f"turn {n}")["status"] == "completed"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=4)

@@ -1,0 +1,51 @@
+"""The public names of DESIGN.md are a contract: pinned here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import codex_fixtures
+
+DESIGN_NAMES = {
+    "sse", "ev_response_created", "ev_completed", "ev_assistant_message", "ev_output_text_delta",
+    "ev_function_call", "ev_failed", "create_final_assistant_message_sse_response",
+    "create_shell_command_sse_response", "MockResponsesServer",
+    "create_mock_responses_server_repeating_assistant", "create_mock_responses_server_sequence",
+    "create_mock_responses_server_sequence_unchecked", "SESSIONS_SUBDIR", "ARCHIVED_SESSIONS_SUBDIR",
+    "find_thread_path_by_id_str", "find_archived_thread_path_by_id_str", "read_rollout",
+    "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
+    "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
+}
+
+
+def test_all_is_unique_and_importable():
+    names = codex_fixtures.__all__
+    assert len(names) == len(set(names))
+    for name in names:
+        assert hasattr(codex_fixtures, name), name
+
+
+def test_design_contract_names_are_exported():
+    assert DESIGN_NAMES <= set(codex_fixtures.__all__), DESIGN_NAMES - set(codex_fixtures.__all__)
+
+
+def test_library_does_not_import_pytest_or_ipython():
+    code = (
+        "import sys, codex_fixtures, codex_fixtures.plugin_support; "
+        "bad = [m for m in ('pytest', '_pytest', 'IPython') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_thread_and_turn_method_has_a_sender():
+    from codex_fixtures.driver import iter_senders
+
+    methods = dict(iter_senders()).values()
+    for wanted in ("thread/start", "thread/resume", "thread/fork", "thread/archive", "thread/unarchive",
+                   "thread/read", "thread/list", "thread/revert", "thread/rollback", "thread/name/set",
+                   "turn/start", "turn/interrupt"):
+        assert wanted in methods
+    assert callable(codex_fixtures.AppServerProcess.send_thread_revert_request)

@@ -1,0 +1,35 @@
+"""The README's examples are tests: each fenced block after a readme-test marker runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCK = re.compile(r"<!-- readme-test: (\w+) -->\s*```(?:python|sh)\n(.*?)```", re.S)
+BLOCKS = BLOCK.findall(README.read_text())
+
+
+def test_readme_has_examples_and_both_commands():
+    text = README.read_text()
+    assert "make demo" in text and "make test" in text
+    assert {kind for kind, _ in BLOCKS} >= {"pytest", "python"}
+
+
+@pytest.mark.parametrize(("kind", "code"), [b for b in BLOCKS if b[0] == "pytest"])
+def test_readme_pytest_example(pytester, kind, code):
+    pytester.makepyfile(test_readme_example=code)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1 and "failed" not in outcomes and "errors" not in outcomes, result.stdout.str()
+
+
+@pytest.mark.parametrize(("kind", "code"), [b for b in BLOCKS if b[0] == "python"])
+def test_readme_python_example(tmp_path, kind, code):
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "completed ->" in proc.stdout
