@@ -36,3 +36,46 @@ def pytest_report_header(config: pytest.Config) -> str:
         return f"codex binary: {info.describe()}"
     except Exception as exc:  # noqa: BLE001
         return f"codex binary: unavailable ({exc})"
+
+
+def _descendants(root: int) -> list[tuple[int, str]]:
+    """(pid, cmdline) of every live descendant of ``root``, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat_line = fh.read().decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for pid in children.get(stack.pop(), []):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            found.append((pid, cmd))
+            stack.append(pid)
+    return found
+
+
+def leftover_app_servers(root: int | None = None) -> list[tuple[int, str]]:
+    """``codex app-server`` processes still running below ``root`` (default: this process)."""
+    return [(p, c) for p, c in _descendants(root or os.getpid()) if " app-server" in c and "codex" in c]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No ``codex app-server`` may survive the suite: fail the run if one does."""
+    if not sys.platform.startswith("linux"):
+        return
+    left = leftover_app_servers()
+    if left:
+        lines = "\n".join(f"  pid {p}: {c[:160]}" for p, c in left)
+        session.config.get_terminal_writer().line(f"\nLEAK: {len(left)} codex app-server process(es) survived the suite:\n{lines}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
