@@ -1,0 +1,174 @@
+"""Reliability: faults survived (crash, hang) and data kept intact (archive round trips, races).
+
+Crash and data-integrity tests run the real binary; the hang test uses a tiny
+peer that answers ``initialize`` and then only ever sends notifications.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import stat
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from codex_fixtures import (
+    AppServerExitedError,
+    AppServerProcess,
+    AppServerTimeoutError,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRemoteError,
+    find_archived_thread_path_by_id_str,
+    find_thread_path_by_id_str,
+)
+
+HANG_PEER = r'''
+import json, sys
+for line in sys.stdin:
+    msg = json.loads(line)
+    if "id" not in msg:
+        continue
+    if msg.get("method") == "initialize":
+        out = {"id": msg["id"], "result": {"userAgent": "hang/0"}}
+    else:  # never answer: only say that we are "working on it"
+        out = {"method": "progress/heartbeat", "params": {"request": msg["id"], "method": msg.get("method")}}
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
+'''
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------- crash
+@pytest.mark.codex_binary
+@pytest.mark.parametrize("how", ["app.kill", "os.kill"])
+def test_sigkill_while_waiting_raises_exited_with_code_and_stderr_within_1s(codex_app_server, how):
+    app = codex_app_server
+    app.start_thread()  # a live thread: the server is busy with state when it dies
+    killed_at: list[float] = []
+
+    def kill() -> None:
+        killed_at.append(time.monotonic())
+        if how == "app.kill":
+            app.kill()
+        else:
+            os.kill(app.pid, signal.SIGKILL)
+
+    timer = threading.Timer(0.3, kill)
+    timer.start()
+    try:
+        with pytest.raises(AppServerExitedError) as info:
+            app.read_stream_until_notification_message("never/sent", timeout=30)
+    finally:
+        timer.cancel()
+    raised_after = time.monotonic() - killed_at[0]
+    assert raised_after < 1.0, f"exited error {raised_after:.2f}s after SIGKILL"
+    err = info.value
+    assert err.exit_code == -signal.SIGKILL
+    assert "exit code -9" in str(err)
+    assert "notification 'never/sent'" in str(err)
+    # the real binary always logs something at start-up (bubblewrap / PATH-alias warnings)
+    assert err.stderr_tail and err.stderr_tail in str(err)
+    assert err.transcript and err.transcript[0].startswith('-> {"id":0,"method":"initialize"')
+    # later calls fail the same clear way instead of hanging or raising BrokenPipe
+    with pytest.raises(AppServerExitedError):
+        app.request("thread/list", {}, timeout=5)
+
+
+# ------------------------------------------------------------------ hang
+@pytest.fixture
+def hang_peer_bin(tmp_path: Path) -> Path:
+    script = tmp_path / "hang_peer.py"
+    script.write_text(HANG_PEER)
+    wrapper = tmp_path / "hang-codex"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return wrapper
+
+
+@pytest.mark.parametrize("timeout", [0.3, 1.0])
+def test_peer_that_never_answers_times_out_listing_what_was_buffered(fake_home, hang_peer_bin, timeout):
+    with AppServerProcess(fake_home, codex_bin=hang_peer_bin) as app:
+        app.initialize(timeout=10)
+        app.send_request("thread/list", {})
+        rid = app.send_request("thread/start", {"model": "mock-model"})
+        started = time.monotonic()
+        with pytest.raises(AppServerTimeoutError) as info:
+            app.read_stream_until_response_message(rid, timeout=timeout)
+        elapsed = time.monotonic() - started
+        assert timeout <= elapsed < timeout + 0.5
+        err = info.value
+        assert f"timed out after {timeout:g}s waiting for the answer to request {rid} (thread/start)" in str(err)
+        methods = [(m.params or {}).get("method") for m in err.buffered if isinstance(m, JSONRPCNotification)]
+        assert methods == ["thread/list", "thread/start"]
+        assert "2 buffered message(s)" in str(err) and "progress/heartbeat" in str(err)
+        # nothing was consumed by the failed wait
+        assert app.pending_notification_methods() == ["progress/heartbeat", "progress/heartbeat"]
+    assert app.returncode is not None
+
+
+# --------------------------------------------------------- data integrity
+@pytest.mark.codex_binary
+def test_100_archive_unarchive_round_trips_keep_the_rollout_byte_identical(codex_app_server, codex_home):
+    app = codex_app_server
+    thread_id = app.start_thread()["id"]
+    assert app.run_turn(thread_id, "materialize me")["status"] == "completed"
+    original = find_thread_path_by_id_str(codex_home, thread_id)
+    assert original is not None
+    digest = _sha(original)
+    for i in range(100):
+        app.request("thread/archive", {"threadId": thread_id})
+        archived = find_archived_thread_path_by_id_str(codex_home, thread_id)
+        assert archived is not None and not original.exists(), f"round trip {i}: archive did not move the file"
+        assert _sha(archived) == digest, f"round trip {i}: archived copy differs"
+        app.request("thread/unarchive", {"threadId": thread_id})
+        assert find_archived_thread_path_by_id_str(codex_home, thread_id) is None
+        assert find_thread_path_by_id_str(codex_home, thread_id) == original, f"round trip {i}: not back in place"
+        assert _sha(original) == digest, f"round trip {i}: unarchived file differs"
+    leftovers = [p for p in codex_home.rglob("*rollout*") if p != original]
+    assert leftovers == []
+    # still a working thread: resume, then another turn appends to the same file
+    app.request("thread/resume", {"threadId": thread_id})
+    assert app.run_turn(thread_id, "after 100 round trips")["status"] == "completed"
+    assert _sha(original) != digest  # the new turn was appended in place
+
+
+@pytest.mark.codex_binary
+def test_10_concurrent_archives_give_exactly_one_success(codex_app_server, codex_home):
+    app = codex_app_server
+    thread_id = app.start_thread()["id"]
+    app.run_turn(thread_id, "materialize me")
+    original = find_thread_path_by_id_str(codex_home, thread_id)
+    assert original is not None
+    digest = _sha(original)
+    barrier = threading.Barrier(10)
+
+    def archive() -> str:
+        barrier.wait(timeout=10)
+        try:
+            app.request("thread/archive", {"threadId": thread_id}, timeout=10)
+        except JSONRPCRemoteError as exc:
+            return exc.rpc_message
+        return "ok"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(lambda _: archive(), range(10)))
+    assert outcomes.count("ok") == 1, outcomes
+    assert all(o == f"no rollout found for thread id {thread_id}" for o in outcomes if o != "ok"), outcomes
+    archived = find_archived_thread_path_by_id_str(codex_home, thread_id)
+    assert archived is not None and _sha(archived) == digest
+    assert find_thread_path_by_id_str(codex_home, thread_id) is None
+    app.read_stream_until_notification_message("thread/archived", timeout=5)
+    app.assert_no_message(
+        lambda m: isinstance(m, JSONRPCNotification) and m.method == "thread/archived", within=0.3, what="second thread/archived"
+    )
+    assert not any(isinstance(m, JSONRPCError) for m in app.clear_message_buffer())
