@@ -132,3 +132,28 @@ def test_transcript_records_both_directions(fake_home, fake_peer_bin):
 def test_missing_codex_home_is_a_clear_error(tmp_path, fake_peer_bin):
     with pytest.raises(Exception, match="CODEX_HOME is not a directory"):
         AppServerProcess(tmp_path / "nope", codex_bin=fake_peer_bin)
+
+
+def test_interpreter_exit_closes_unclosed_processes(tmp_path, fake_home, fake_peer_bin):
+    """A script that forgets close() leaves no process behind (atexit)."""
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "pid"
+    code = (
+        "from codex_fixtures import AppServerProcess\n"
+        f"app = AppServerProcess({str(fake_home)!r}, codex_bin={str(fake_peer_bin)!r}, env={{'FAKE_PEER_MODE': 'partial'}})\n"
+        "app.initialize(timeout=5)\n"
+        "app.send_request('thread/list', {})  # the peer now hangs, ignoring stdin EOF\n"
+        f"open({str(pid_file)!r}, 'w').write(str(app.pid))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    pid = int(pid_file.read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+
+
+def test_cwd_is_an_empty_dir_outside_any_git_repo(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "ok") as app:
+        assert list(app.cwd.iterdir()) == []
+        for parent in [app.cwd, *app.cwd.parents]:
+            assert not (parent / ".git").exists()
