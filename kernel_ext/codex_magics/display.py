@@ -1,0 +1,218 @@
+"""Renderers for ``%codex`` results: small objects that look right everywhere.
+
+Each result keeps its data (attributes, ``[key]``, ``.data``) and renders as
+an HTML table in a notebook (``_repr_html_``), as Markdown where that reads
+better (turns), and as aligned plain text in a terminal (``__str__`` /
+``__repr__``). No IPython import here: the objects only implement the
+display protocol.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Result", "RpcResult", "Table", "TurnResult", "short_id"]
+
+_MAX_CELL = 120
+
+
+def short_id(thread_id: str | None) -> str:
+    """The first 13 characters of an id: enough to tell UUIDv7 ids apart (their start is a timestamp)."""
+    return (thread_id or "")[:13]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, separators=(",", ":"))
+    else:
+        text = str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+
+
+def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*columns), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*r) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _html_table(columns: Sequence[str] | None, rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns) if columns else ""
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'><code>{html.escape(v)}</code></td>" for v in r) + "</tr>" for r in rows
+    )
+    return f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>"
+
+
+class Result:
+    """A titled record: the fields shown, all data kept.
+
+    ``r.id`` / ``r["id"]`` read ``r.data``; ``r.note`` is an extra line shown
+    under the table (what happened, what to do next).
+    """
+
+    def __init__(self, title: str, data: Mapping[str, Any], *, fields: Sequence[str] | None = None, note: str = "") -> None:
+        self.title = title
+        self.data = dict(data)
+        self.fields = list(fields) if fields is not None else list(self.data)
+        self.note = note
+
+    def __getattr__(self, name: str) -> Any:
+        data = self.__dict__.get("data")
+        if data is not None and name in data:
+            return data[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (keys: {', '.join(data or {})})")
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def _rows(self) -> list[list[str]]:
+        return [[k, _cell(self.data.get(k))] for k in self.fields]
+
+    def __str__(self) -> str:
+        width = max((len(k) for k in self.fields), default=0)
+        lines = [self.title] + [f"  {k:<{width}}  {v}" for k, v in self._rows()]
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return f"<p><b>{html.escape(self.title)}</b></p>{_html_table(None, self._rows())}{note}"
+
+
+class RpcResult(Result):
+    """The raw result of ``%codex rpc``: pretty JSON."""
+
+    def __init__(self, method: str, result: Any) -> None:
+        super().__init__(f"{method} →", {"method": method, "result": result}, fields=["method"])
+        self.result = result
+
+    def __str__(self) -> str:
+        return f"{self.title}\n{json.dumps(self.result, indent=2)}"
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{html.escape(self.title)}</b></p><pre>{html.escape(json.dumps(self.result, indent=2))}</pre>"
+
+
+class Table:
+    """Rows of dicts shown as a table; iterable, indexable, ``len()``-able.
+
+    ``t.ids`` lists the ``id`` column when there is one.
+    """
+
+    def __init__(self, title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, note: str = "") -> None:
+        self.title = title
+        self.columns = list(columns)
+        self.rows = [dict(r) for r in rows]
+        self.note = note
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.rows[index]
+
+    @property
+    def ids(self) -> list[str]:
+        """The ``id`` of every row."""
+        return [r["id"] for r in self.rows if "id" in r]
+
+    def _cells(self) -> list[list[str]]:
+        return [[_cell(r.get(c)) for c in self.columns] for r in self.rows]
+
+    def __str__(self) -> str:
+        body = _text_table(self.columns, self._cells()) if self.rows else "(none)"
+        return "\n".join(x for x in (f"{self.title} ({len(self.rows)})", body, self.note) if x)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        body = _html_table(self.columns, self._cells()) if self.rows else "<p><i>(none)</i></p>"
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return f"<p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{note}"
+
+
+@dataclass(eq=False)
+class TurnResult:
+    """One ``%%codex`` turn: live while streaming, then final.
+
+    Attributes:
+        thread_id, turn_id: where the turn ran.
+        status: ``starting``, ``inProgress``, then the server's final status
+            (``completed``, ``interrupted``, ``failed``).
+        text: the assistant text (deltas while streaming, the final items after).
+        items: tool / command items seen (``type``, ``summary``, ``status``).
+        usage: the turn's token usage (``thread/tokenUsage/updated`` ``last``).
+        error: the error message of a failed turn.
+        updates: how many live display updates were sent.
+    """
+
+    thread_id: str
+    prompt: str
+    turn_id: str | None = None
+    status: str = "starting"
+    text: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    error: str | None = None
+    interrupted: bool = False
+    updates: int = 0
+    _messages: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def done(self) -> bool:
+        """Whether the turn has ended (any final status)."""
+        return self.status not in ("starting", "inProgress")
+
+    def _footer(self) -> str:
+        parts = [f"turn {short_id(self.turn_id) or '?'}", f"thread {short_id(self.thread_id)}", self.status]
+        if self.usage and self.usage.get("totalTokens") is not None:
+            parts.append(f"{self.usage['totalTokens']} tokens")
+        return " · ".join(parts)
+
+    def _item_lines(self) -> list[str]:
+        return [f"{i.get('type')}: {i.get('summary')} [{i.get('status') or '…'}]" for i in self.items]
+
+    def __str__(self) -> str:
+        lines = [*(f"$ {x}" for x in self._item_lines()), self.text + ("" if self.done else " ▌")]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        lines.append(f"[{self._footer()}]")
+        return "\n".join(x for x in lines if x is not None)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        out = []
+        for line in self._item_lines():
+            out.append(f"```\n{line}\n```")
+        out.append((self.text or ("*(no text)*" if self.done else "")) + ("" if self.done else " ▌"))
+        if self.error:
+            out.append(f"**error:** {self.error}")
+        out.append(f"<sub>{html.escape(self._footer())}</sub>")
+        return "\n\n".join(out)

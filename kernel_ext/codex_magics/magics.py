@@ -1,0 +1,301 @@
+"""``%codex`` / ``%%codex``: the magic half (parsing, dispatch, display); the engine is :mod:`.session`.
+
+This is the only module of the package that imports IPython.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+import time
+from typing import Any
+
+from IPython.core.completer import SimpleCompletion, context_matcher
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import arg_split
+from IPython.display import display
+from traitlets import Float, Unicode
+
+from .display import TurnResult
+from .session import DEFAULT_REPLY, CodexSession, CodexUsageError
+
+__all__ = ["CodexMagics", "load", "unload"]
+
+
+class _HelpShown(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors raise (one line) instead of exiting."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise CodexUsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
+        if message:
+            raise CodexUsageError(message.strip())
+        raise _HelpShown()
+
+    def print_help(self, file: Any = None) -> None:
+        super().print_help(file or sys.stdout)
+
+
+def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
+    root = _Parser(prog="%codex", description="Codex app-server threads from IPython. `%codex SUBCOMMAND --help` for details; `%%codex [THREAD] [-o VAR]` runs the cell as a turn.")
+    sub = root.add_subparsers(dest="cmd", metavar="SUBCOMMAND", parser_class=_Parser)
+    p: dict[str, _Parser] = {}
+
+    def add(name: str, help: str) -> _Parser:
+        p[name] = sub.add_parser(name, help=help, description=help)
+        return p[name]
+
+    s = add("sandbox", "start a mock Responses API, a temp CODEX_HOME (hermetic config) and a real `codex app-server`")
+    s.add_argument("--reply", help="what the mock model answers (default: %%config CodexMagics.default_reply)")
+    s.add_argument("--codex-bin", help="the codex binary (default: %%config CodexMagics.codex_bin, $CODEX_BIN, bundled)")
+    c = add("connect", "start `codex app-server` on a real CODEX_HOME with its own config and login")
+    c.add_argument("--home", help="CODEX_HOME (default: $CODEX_HOME or ~/.codex)")
+    c.add_argument("--codex-bin")
+    c.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
+    add("status", "where everything is, and whether it is alive")
+    s = add("start", "thread/start; the new thread becomes current")
+    s.add_argument("--model")
+    s.add_argument("--ephemeral", action="store_true", help="never written to disk")
+    s.add_argument("--name", help="thread/name/set after start (this writes the rollout)")
+    s = add("threads", "thread/list as a table")
+    s.add_argument("--archived", action="store_true")
+    s.add_argument("--limit", type=int, default=20)
+    add("use", "make THREAD current").add_argument("thread")
+    s = add("read", "thread/read (with --turns: the turns as a table)")
+    s.add_argument("thread", nargs="?")
+    s.add_argument("--turns", action="store_true")
+    add("archive", "thread/archive").add_argument("thread", nargs="?")
+    add("unarchive", "thread/unarchive (then `resume` before a new turn)").add_argument("thread")
+    add("resume", "thread/resume; THREAD becomes current").add_argument("thread")
+    add("fork", "thread/fork; the fork becomes current").add_argument("thread", nargs="?")
+    s = add("rollback", "drop the last turns (thread/revert, or thread/rollback on older binaries)")
+    s.add_argument("thread", nargs="?")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--turns", type=int, metavar="N", help="how many turns to drop")
+    g.add_argument("--before", metavar="TURN_ID", help="drop this turn and every later one")
+    add("rollout", "the rollout files on disk: path, state, lines, record types").add_argument("thread", nargs="?")
+    s = add("rpc", "send any JSON-RPC request and show its raw result")
+    s.add_argument("method")
+    s.add_argument("params", nargs="?", help="JSON params (quote it)")
+    add("repro", "run reproduction scenarios against this session's binary").add_argument("scenarios", nargs="*")
+    add("stop", "stop the app-server (and the sandbox) now")
+    return root, p
+
+
+_ROOT, _SUB = _build_parser()
+SUBCOMMANDS = sorted(_SUB)
+_CELL = _Parser(prog="%%codex", description="Run the cell as the prompt of a new turn, streamed live.")
+_CELL.add_argument("thread", nargs="?", help="thread (default: current)")
+_CELL.add_argument("-o", "--out", metavar="VAR", help="also store the result in VAR")
+
+
+class _CellTurn(TurnResult):
+    """The ``%%codex`` return value: shown live already, so its first display (Out[]) is skipped."""
+
+    _skip_display = True
+
+    def _ipython_display_(self) -> None:
+        if self._skip_display:
+            self._skip_display = False
+            return
+        display({"text/plain": str(self), "text/markdown": self._repr_markdown_()}, raw=True)
+
+
+@magics_class
+class CodexMagics(Magics):
+    """``%codex SUBCOMMAND ...`` and ``%%codex [THREAD] [-o VAR]``.
+
+    Subcommands: sandbox, connect, status, start, threads, use, read, archive,
+    unarchive, resume, fork, rollback, rollout, rpc, repro, stop.
+    """
+
+    codex_bin = Unicode("", help="codex binary for sandbox/connect ('' = $CODEX_BIN or the bundled one)").tag(config=True)
+    default_reply = Unicode(DEFAULT_REPLY, help="what the sandbox's mock model answers").tag(config=True)
+    timeout = Float(30.0, help="seconds to wait for one JSON-RPC answer").tag(config=True)
+    turn_timeout = Float(300.0, help="seconds a %%codex turn may run").tag(config=True)
+    stream_interval = Float(0.1, help="minimum seconds between two live display updates").tag(config=True)
+    stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.session: CodexSession | None = None
+
+    # ------------------------------------------------------------------ entry
+    @no_var_expand
+    @line_cell_magic
+    def codex(self, line: str, cell: str | None = None) -> Any:
+        """Codex app-server threads. `%codex --help`, `%codex SUBCOMMAND --help`."""
+        try:
+            return self._turn(line, cell) if cell is not None else self._line(line)
+        except _HelpShown:
+            return None
+        except CodexUsageError as exc:
+            raise UsageError(str(exc)) from None
+
+    def _line(self, line: str) -> Any:
+        argv = arg_split(line.strip(), posix=True)
+        if not argv:
+            _ROOT.print_help()
+            return None
+        if argv[0] not in _SUB and not argv[0].startswith("-"):
+            close = difflib.get_close_matches(argv[0], SUBCOMMANDS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (subcommands: {', '.join(SUBCOMMANDS)})"
+            raise CodexUsageError(f"unknown subcommand {argv[0]!r}{hint}")
+        args = _ROOT.parse_args(argv)
+        return getattr(self, f"_cmd_{args.cmd}")(args)
+
+    def _need(self) -> CodexSession:
+        if self.session is None:
+            raise CodexUsageError("no session: run %codex sandbox (hermetic) or %codex connect (real CODEX_HOME) first")
+        return self.session
+
+    def _replace(self, make: Any) -> Any:
+        self.stop()
+        self.session = make()
+        return self.session.status()
+
+    def stop(self) -> None:
+        """Stop the current session, if any."""
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # --------------------------------------------------------------- commands
+    def _cmd_sandbox(self, a: argparse.Namespace) -> Any:
+        reply = a.reply if a.reply is not None else self.default_reply
+        return self._replace(lambda: CodexSession.sandbox(reply, codex_bin=a.codex_bin or self.codex_bin, stream_delay=self.stream_delay, timeout=self.timeout))
+
+    def _cmd_connect(self, a: argparse.Namespace) -> Any:
+        return self._replace(lambda: CodexSession.connect(a.home, codex_bin=a.codex_bin or self.codex_bin, overrides=a.overrides, timeout=self.timeout))
+
+    def _cmd_status(self, a: argparse.Namespace) -> Any:
+        return self._need().status()
+
+    def _cmd_start(self, a: argparse.Namespace) -> Any:
+        return self._need().start(a.model, a.ephemeral, a.name)
+
+    def _cmd_threads(self, a: argparse.Namespace) -> Any:
+        return self._need().threads_table(a.archived, a.limit)
+
+    def _cmd_use(self, a: argparse.Namespace) -> Any:
+        return self._need().use(a.thread)
+
+    def _cmd_read(self, a: argparse.Namespace) -> Any:
+        return self._need().read(a.thread, a.turns)
+
+    def _cmd_archive(self, a: argparse.Namespace) -> Any:
+        return self._need().archive(a.thread)
+
+    def _cmd_unarchive(self, a: argparse.Namespace) -> Any:
+        return self._need().unarchive(a.thread)
+
+    def _cmd_resume(self, a: argparse.Namespace) -> Any:
+        return self._need().resume(a.thread)
+
+    def _cmd_fork(self, a: argparse.Namespace) -> Any:
+        return self._need().fork(a.thread)
+
+    def _cmd_rollback(self, a: argparse.Namespace) -> Any:
+        return self._need().rollback(a.thread, a.turns, a.before)
+
+    def _cmd_rollout(self, a: argparse.Namespace) -> Any:
+        return self._need().rollout(a.thread)
+
+    def _cmd_rpc(self, a: argparse.Namespace) -> Any:
+        return self._need().rpc(a.method, a.params)
+
+    def _cmd_repro(self, a: argparse.Namespace) -> Any:
+        try:
+            from codex_fixtures.scenarios import run_scenarios
+        except ImportError:
+            raise CodexUsageError("repro is not available (codex_fixtures.scenarios is missing)") from None
+        binary = self.session.binary.path if self.session is not None else (self.codex_bin or None)
+        try:
+            return run_scenarios(a.scenarios or None, binaries=[binary] if binary else None)
+        except (KeyError, ValueError) as exc:
+            raise CodexUsageError(f"repro: {str(exc).strip(chr(39))}") from None
+
+    def _cmd_stop(self, a: argparse.Namespace) -> Any:
+        if self.session is None:
+            raise CodexUsageError("nothing to stop: no session")
+        self.stop()
+        print("codex session stopped")
+        return None
+
+    # ------------------------------------------------------------------ turns
+    def _turn(self, line: str, cell: str) -> Any:
+        a = _CELL.parse_args(arg_split(line.strip(), posix=True))
+        prompt = cell.strip("\n")
+        if not prompt.strip():
+            raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
+        session = self._need()
+        handle = display(TurnResult(thread_id=session.current or "", prompt=prompt), display_id=True)
+        last = [0.0]
+
+        def update(res: TurnResult, final: bool) -> None:
+            now = time.monotonic()
+            if final or now - last[0] >= self.stream_interval:
+                last[0] = now
+                res.updates += 1
+                handle.update(res)
+
+        res = session.run_turn(a.thread, prompt, update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
+        out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
+        if a.out:
+            self.shell.user_ns[a.out] = out
+        return out
+
+
+# ---------------------------------------------------------------- completion
+def _thread_ids(ip: Any) -> list[str]:
+    magics = ip.magics_manager.registry.get("CodexMagics")
+    session = getattr(magics, "session", None)
+    return list(session.threads) if session is not None else []
+
+
+@context_matcher()
+def codex_matcher(context: Any) -> Any:
+    """Complete subcommands after ``%codex`` and thread ids after a subcommand / ``%%codex``."""
+    text = context.line_with_cursor.lstrip()
+    if not (text.startswith("%codex ") or text.startswith("%%codex ")):
+        return {"completions": [], "suppress": False}
+    words = text.split()
+    typing_first = len(words) == 1 or (len(words) == 2 and not text.endswith(" "))
+    token = context.token
+    if text.startswith("%codex ") and typing_first:
+        names = [n for n in SUBCOMMANDS if n.startswith(token)]
+        return {"completions": [SimpleCompletion(n, type="subcommand") for n in names], "suppress": True}
+    from IPython import get_ipython
+
+    ids = [i for i in _thread_ids(get_ipython()) if i.startswith(token.lower())]
+    return {"completions": [SimpleCompletion(i, type="thread") for i in ids], "suppress": bool(ids)}
+
+
+# ---------------------------------------------------------------- lifecycle
+def load(ip: Any) -> None:
+    """Register the magics and the completer once per shell."""
+    if "CodexMagics" in ip.magics_manager.registry:
+        return
+    ip.register_magics(CodexMagics(ip))
+    if codex_matcher not in ip.Completer.custom_matchers:
+        ip.Completer.custom_matchers.append(codex_matcher)
+
+
+def unload(ip: Any) -> None:
+    """Stop the session and remove magics, completer and configurable."""
+    magics = ip.magics_manager.registry.pop("CodexMagics", None)
+    if magics is not None:
+        magics.stop()
+        if magics in ip.configurables:
+            ip.configurables.remove(magics)
+    for kind in ("line", "cell"):
+        ip.magics_manager.magics[kind].pop("codex", None)
+    while codex_matcher in ip.Completer.custom_matchers:
+        ip.Completer.custom_matchers.remove(codex_matcher)
