@@ -19,7 +19,7 @@ from IPython.display import display
 from traitlets import Float, Unicode
 
 from .display import TurnResult
-from .session import DEFAULT_REPLY, CodexSession, CodexUsageError
+from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
 
 __all__ = ["CodexMagics", "load", "unload"]
 
@@ -72,8 +72,8 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     s.add_argument("thread", nargs="?")
     s.add_argument("--turns", action="store_true")
     add("archive", "thread/archive").add_argument("thread", nargs="?")
-    add("unarchive", "thread/unarchive (then `resume` before a new turn)").add_argument("thread")
-    add("resume", "thread/resume; THREAD becomes current").add_argument("thread")
+    add("unarchive", "thread/unarchive (then `resume` before a new turn)").add_argument("thread", nargs="?")
+    add("resume", "thread/resume; THREAD becomes current").add_argument("thread", nargs="?")
     add("fork", "thread/fork; the fork becomes current").add_argument("thread", nargs="?")
     s = add("rollback", "drop the last turns (thread/revert, or thread/rollback on older binaries)")
     s.add_argument("thread", nargs="?")
@@ -83,7 +83,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     add("rollout", "the rollout files on disk: path, state, lines, record types").add_argument("thread", nargs="?")
     s = add("rpc", "send any JSON-RPC request and show its raw result")
     s.add_argument("method")
-    s.add_argument("params", nargs="?", help="JSON params (quote it)")
+    s.add_argument("params", nargs="?", help="JSON params: the rest of the line, as typed")
     add("repro", "run reproduction scenarios against this session's binary").add_argument("scenarios", nargs="*")
     add("stop", "stop the app-server (and the sandbox) now")
     return root, p
@@ -141,6 +141,9 @@ class CodexMagics(Magics):
 
     def _line(self, line: str) -> Any:
         argv = arg_split(line.strip(), posix=True)
+        if argv and argv[0] == "rpc" and len(argv) > 2:  # raw JSON: keep the rest of the line as typed
+            method, _, params = line.strip()[3:].strip().partition(" ")
+            return self._need().rpc(method, params.strip())
         if not argv:
             _ROOT.print_help()
             return None
@@ -214,13 +217,14 @@ class CodexMagics(Magics):
     def _cmd_repro(self, a: argparse.Namespace) -> Any:
         try:
             from codex_fixtures.scenarios import run_scenarios
+            from codex_fixtures import CodexFixturesError
         except ImportError:
             raise CodexUsageError("repro is not available (codex_fixtures.scenarios is missing)") from None
         binary = self.session.binary.path if self.session is not None else (self.codex_bin or None)
         try:
             return run_scenarios(a.scenarios or None, binaries=[binary] if binary else None)
-        except (KeyError, ValueError) as exc:
-            raise CodexUsageError(f"repro: {str(exc).strip(chr(39))}") from None
+        except (KeyError, ValueError, CodexFixturesError) as exc:
+            raise CodexUsageError(f"repro: {one_line(exc)}") from None
 
     def _cmd_stop(self, a: argparse.Namespace) -> Any:
         if self.session is None:

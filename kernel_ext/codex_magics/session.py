@@ -261,7 +261,9 @@ class CodexSession:
             "current_thread": self.current,
             "threads_known": len(self.threads),
         }
-        return Result(f"codex {self.mode}", data)
+        res = Result(f"codex {self.mode}", data)
+        res.session = self  # the live CodexSession (its .server, .app, .home), not shown
+        return res
 
     def _thread_result(self, title: str, thread: dict[str, Any], note: str = "") -> Result:
         path = thread.get("path")
@@ -345,12 +347,12 @@ class CodexSession:
         self.threads.get(tid, {}).update(status={"type": "notLoaded"})
         return self.rollout(tid, title="thread archived")
 
-    def unarchive(self, ref: str) -> Result:
+    def unarchive(self, ref: str | None = None) -> Result:
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/unarchive", {"threadId": tid})["thread"])
         return self._thread_result("thread unarchived", thread, note="not loaded: run %codex resume before a new turn.")
 
-    def resume(self, ref: str) -> Result:
+    def resume(self, ref: str | None = None) -> Result:
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/resume", {"threadId": tid})["thread"])
         self.current = tid
