@@ -22,9 +22,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from benchmarks._common import BenchResult, interleaved
 from codex_fixtures import codex_binary_info, write_config_toml
 from codex_fixtures.scenarios import SCENARIOS, run_scenarios
+
+from benchmarks._common import BenchResult, interleaved
 
 GOAL_S = 5.0
 REPEAT = 3

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from codex_fixtures.cli import main
 from codex_fixtures.scenarios import SCENARIOS
 
@@ -38,7 +37,7 @@ def test_list_names_every_scenario(capsys):
 
 def test_console_script_help_documents_exit_codes():
     proc = subprocess.run([sys.executable, "-m", "codex_fixtures.cli", "run", "--help"],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 0
     assert "exit codes:" in proc.stdout and "--codex-version" in proc.stdout and "--keep" in proc.stdout
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import codex_binary_info
 from codex_fixtures.fetch import FetchError, fetch_codex_version
 from codex_fixtures.scenarios import (
