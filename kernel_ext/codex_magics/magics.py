@@ -241,12 +241,12 @@ class CodexMagics(Magics):
             raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
         session = self._need()
         handle = display(TurnResult(thread_id=session.current or "", prompt=prompt), display_id=True)
-        last = [0.0]
+        last: list[Any] = [0.0, None]
 
         def update(res: TurnResult, final: bool) -> None:
-            now = time.monotonic()
-            if final or now - last[0] >= self.stream_interval:
-                last[0] = now
+            now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
+            if final or (state != last[1] and now - last[0] >= self.stream_interval):
+                last[:] = [now, state]
                 res.updates += 1
                 handle.update(res)
 

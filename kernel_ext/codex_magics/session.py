@@ -475,6 +475,7 @@ class CodexSession:
             except AppServerTimeoutError:
                 if time.monotonic() > deadline:
                     raise CodexUsageError(f"turn {short_id(res.turn_id)} did not complete within {timeout:g}s") from None
+                on_update(res, False)  # lets a throttled display catch up while the stream is quiet
                 continue
             except AppServerError as exc:
                 self.error = one_line(exc)
