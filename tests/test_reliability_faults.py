@@ -172,3 +172,35 @@ def test_10_concurrent_archives_give_exactly_one_success(codex_app_server, codex
         lambda m: isinstance(m, JSONRPCNotification) and m.method == "thread/archived", within=0.3, what="second thread/archived"
     )
     assert not any(isinstance(m, JSONRPCError) for m in app.clear_message_buffer())
+
+
+# ------------------------------------------------------- mock server burst
+def _get_models(port: int) -> float:
+    import socket
+
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200"), data[:80]
+    return time.monotonic() - t0
+
+
+def test_mock_server_accepts_a_burst_of_simultaneous_connections_without_syn_retries():
+    # found by the concurrency benchmark: socketserver's listen backlog of 5 made the 6th..nth
+    # simultaneous connect wait for a SYN retransmit (1 s): 8 parallel streams took 1.5 s, not 0.45 s
+    from codex_fixtures import MockResponsesServer
+
+    with MockResponsesServer() as server:
+        for _ in range(3):
+            barrier = threading.Barrier(24)
+
+            def one() -> float:
+                barrier.wait(timeout=10)
+                return _get_models(server.port)
+
+            with ThreadPoolExecutor(24) as pool:
+                latencies = list(pool.map(lambda _: one(), range(24)))
+            assert max(latencies) < 0.9, f"slowest connect+reply took {max(latencies):.2f}s"
