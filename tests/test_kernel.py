@@ -224,6 +224,10 @@ def test_bad_input_and_dead_app_server(kernel):
     assert "unknown thread" in kernel.usage_error("%codex archive 0000ffff")
     assert "no turns yet" in kernel.usage_error("%codex rollback --turns 1")
     assert "required" in kernel.usage_error("%codex rollback")
+    failed = kernel.run("%%codex 01a20000-0000-7000-8000-000000000000\nhello")
+    assert failed.ename == "UsageError" and "thread not found" in failed.evalue
+    assert not failed.of("display_data")  # a turn that never started leaves no live display behind
+    assert "cell is empty" in kernel.usage_error("%%codex\n\n")
     os.kill(pid, signal.SIGKILL)
     assert _wait_gone(pid)
     err = kernel.usage_error("%codex start")

@@ -44,7 +44,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
-    root = _Parser(prog="%codex", description="Codex app-server threads from IPython. `%codex SUBCOMMAND --help` for details; `%%codex [THREAD] [-o VAR]` runs the cell as a turn.")
+    root = _Parser(
+        prog="%codex",
+        description="Codex app-server threads from IPython. `%codex SUBCOMMAND --help` for details; "
+        "`%%codex [THREAD] [-o VAR]` runs the cell as a turn. THREAD is an id, a unique prefix, or a variable "
+        "holding a thread result (t = %codex start); it defaults to the current thread. No $var/{var} expansion.",
+    )
     sub = root.add_subparsers(dest="cmd", metavar="SUBCOMMAND", parser_class=_Parser)
     p: dict[str, _Parser] = {}
 
@@ -152,7 +157,15 @@ class CodexMagics(Magics):
             hint = f"; did you mean {close[0]!r}?" if close else f" (subcommands: {', '.join(SUBCOMMANDS)})"
             raise CodexUsageError(f"unknown subcommand {argv[0]!r}{hint}")
         args = _ROOT.parse_args(argv)
+        if getattr(args, "thread", None):
+            args.thread = self._thread_ref(args.thread)
         return getattr(self, f"_cmd_{args.cmd}")(args)
+
+    def _thread_ref(self, ref: str) -> str:
+        """THREAD may name a Python variable holding a thread result (``%codex archive t``) or an id string."""
+        value = self.shell.user_ns.get(ref) if ref.isidentifier() else None
+        value = getattr(value, "id", None) or getattr(value, "thread_id", None) or value
+        return value if isinstance(value, str) and value else ref
 
     def _need(self) -> CodexSession:
         if self.session is None:
@@ -240,15 +253,20 @@ class CodexMagics(Magics):
         if not prompt.strip():
             raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
         session = self._need()
-        handle = display(TurnResult(thread_id=session.current or "", prompt=prompt), display_id=True)
+        a.thread = self._thread_ref(a.thread) if a.thread else None
+        handle: Any = None  # created on the first update: a turn/start that fails shows only the error
         last: list[Any] = [0.0, None]
 
         def update(res: TurnResult, final: bool) -> None:
+            nonlocal handle
             now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
             if final or (state != last[1] and now - last[0] >= self.stream_interval):
                 last[:] = [now, state]
                 res.updates += 1
-                handle.update(res)
+                if handle is None:
+                    handle = display(res, display_id=True)
+                else:
+                    handle.update(res)
 
         res = session.run_turn(a.thread, prompt, update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
         out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
