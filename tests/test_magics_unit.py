@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,10 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 from codex_fixtures import (  # noqa: E402
     MockResponsesServer,
+    create_final_assistant_message_sse_response,
+    ev_completed,
+    ev_function_call,
+    ev_response_created,
     find_archived_thread_path_by_id_str,
     find_thread_path_by_id_str,
     list_rollouts,
@@ -162,6 +167,19 @@ def test_just_started_resume_fork_errors_and_ephemeral(ip, sandbox):
     assert "no rollout found" in usage_error(ip, "%codex archive")
 
 
+def test_turn_shows_command_items(ip, sandbox):
+    server = sandbox.session.server
+    call = ev_function_call("call-1", "exec_command", json.dumps({"cmd": "echo hi-from-tool"}))
+    server.enqueue([ev_response_created("r1"), call, ev_completed("r1")])
+    server.enqueue(create_final_assistant_message_sse_response("done after the tool"))
+    ok(ip, "%codex start")
+    res = ok(ip, "%%codex\nrun the tool")
+    assert res.text == "done after the tool"
+    [item] = res.items
+    assert item["type"] == "commandExecution" and "echo hi-from-tool" in item["summary"] and item["exit_code"] == 0
+    assert "hi-from-tool" in item["output"] and "hi-from-tool" in res._repr_markdown_() and "exit 0" in str(res)
+
+
 def test_thread_ids_errors(ip, sandbox):
     ok(ip, "%codex start")
     assert "malformed thread id 'not-a-uuid'" in usage_error(ip, "%codex use not-a-uuid")
@@ -181,6 +199,10 @@ def test_dead_app_server(ip, sandbox):
     assert ok(ip, "1 + 1") == 2
 
 
+def test_bad_codex_bin(ip, tmp_path):
+    assert "cannot start the sandbox" in usage_error(ip, f"%codex sandbox --codex-bin {tmp_path / 'nope'}")
+
+
 def test_connect_real_home(ip, tmp_path):
     assert "not a directory" in usage_error(ip, f"%codex connect --home {tmp_path / 'missing'}")
     assert "KEY=VALUE" in usage_error(ip, f"%codex connect --home {tmp_path} -c nonsense")
@@ -197,8 +219,11 @@ def test_connect_real_home(ip, tmp_path):
     assert tmp_path.is_dir()  # a connected home is never removed
 
 
-def test_repro_unknown_scenario(ip):
-    assert "repro" in usage_error(ip, "%codex repro no-such-scenario")
+def test_repro(ip):
+    assert "unknown scenario 'no-such-scenario'" in usage_error(ip, "%codex repro no-such-scenario")
+    rep = ok(ip, "%codex repro start-is-lazy")
+    assert [r.verdict for r in rep.results] == ["as-intended"]
+    assert "start-is-lazy" in str(rep) and "start-is-lazy" in rep._repr_html_()
 
 
 def test_renderers():

@@ -15,9 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Result", "RpcResult", "Table", "TurnResult", "short_id"]
+__all__ = ["ReportView", "Result", "RpcResult", "Table", "TurnResult", "short_id"]
 
 _MAX_CELL = 120
+_ITEM_OUTPUT_LINES = 8
 
 
 def short_id(thread_id: str | None) -> str:
@@ -114,6 +115,30 @@ class RpcResult(Result):
         return f"<p><b>{html.escape(self.title)}</b></p><pre>{html.escape(json.dumps(self.result, indent=2))}</pre>"
 
 
+class ReportView:
+    """A ``codex-repro`` report as the magic returns it: its text form in a terminal, its HTML in a notebook.
+
+    Every other attribute (``results``, ``to_json()``, ...) is the report's own.
+    """
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["report"], name)
+
+    def __str__(self) -> str:
+        to_text = getattr(self.report, "to_text", None)
+        return to_text() if callable(to_text) else str(self.report)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str | None:
+        html_of = getattr(self.report, "_repr_html_", None)
+        return html_of() if callable(html_of) else None
+
+
 class Table:
     """Rows of dicts shown as a table; iterable, indexable, ``len()``-able.
 
@@ -195,7 +220,14 @@ class TurnResult:
         return " · ".join(parts)
 
     def _item_lines(self) -> list[str]:
-        return [f"{i.get('type')}: {i.get('summary')} [{i.get('status') or '…'}]" for i in self.items]
+        out = []
+        for i in self.items:
+            state = i.get("status") or "…"
+            if i.get("exit_code") is not None:
+                state += f", exit {i['exit_code']}"
+            output = (i.get("output") or "").rstrip().splitlines()[-_ITEM_OUTPUT_LINES:]
+            out.append("\n".join([f"{i.get('type')}: {i.get('summary')} [{state}]", *output]))
+        return out
 
     def __str__(self) -> str:
         lines = [*(f"$ {x}" for x in self._item_lines()), self.text + ("" if self.done else " ▌")]

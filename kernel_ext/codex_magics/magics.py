@@ -18,7 +18,7 @@ from IPython.core.magic_arguments import arg_split
 from IPython.display import display
 from traitlets import Float, Unicode
 
-from .display import TurnResult
+from .display import ReportView, TurnResult
 from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
 
 __all__ = ["CodexMagics", "load", "unload"]
@@ -235,7 +235,7 @@ class CodexMagics(Magics):
             raise CodexUsageError("repro is not available (codex_fixtures.scenarios is missing)") from None
         binary = self.session.binary.path if self.session is not None else (self.codex_bin or None)
         try:
-            return run_scenarios(a.scenarios or None, binaries=[binary] if binary else None)
+            return ReportView(run_scenarios(a.scenarios or None, binaries=[binary] if binary else None))
         except (KeyError, ValueError, CodexFixturesError) as exc:
             raise CodexUsageError(f"repro: {one_line(exc)}") from None
 

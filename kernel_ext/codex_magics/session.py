@@ -494,7 +494,8 @@ class CodexSession:
                 res._messages[item.get("id", "")] = item.get("text", "")
             elif kind not in ("agentMessage", "userMessage", "reasoning", None):
                 summary = item.get("command") or item.get("tool") or item.get("query") or item.get("id")
-                entry = {"id": item.get("id"), "type": kind, "summary": summary, "status": item.get("status")}
+                entry = {"id": item.get("id"), "type": kind, "summary": summary, "status": item.get("status"),
+                         "exit_code": item.get("exitCode"), "output": item.get("aggregatedOutput")}
                 old = next((i for i in res.items if i["id"] == entry["id"]), None)
                 old.update(entry) if old else res.items.append(entry)
         elif m == "thread/tokenUsage/updated":
