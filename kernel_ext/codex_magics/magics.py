@@ -16,7 +16,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import arg_split
 from IPython.display import display
-from traitlets import Float, Unicode
+from traitlets import CaselessStrEnum, Float, Unicode
 
 from .display import ReportView, TurnResult
 from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
@@ -127,6 +127,7 @@ class CodexMagics(Magics):
     turn_timeout = Float(300.0, help="seconds a %%codex turn may run").tag(config=True)
     stream_interval = Float(0.1, help="minimum seconds between two live display updates").tag(config=True)
     stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(config=True)
+    approval = CaselessStrEnum(["decline", "accept"], "decline", help="answer to approval requests during a turn").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -268,6 +269,7 @@ class CodexMagics(Magics):
                 else:
                     handle.update(res)
 
+        session.approval = self.approval
         res = session.run_turn(a.thread, prompt, update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
         out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
         if a.out:

@@ -110,6 +110,7 @@ class CodexSession:
         self.threads: dict[str, dict[str, Any]] = {}
         self.notifications: collections.deque[JSONRPCNotification] = collections.deque(maxlen=500)
         self.error: str | None = None
+        self.approval = "decline"  # the answer to approval requests during a turn: "decline" or "accept"
         self.closed = False
         _LIVE.add(self)
 
@@ -176,10 +177,7 @@ class CodexSession:
             if isinstance(msg, JSONRPCNotification):
                 self.notifications.append(msg)
             elif isinstance(msg, JSONRPCRequest) and self.app.is_alive():
-                try:
-                    self.app.send_error(msg.id, -32601, f"{msg.method} is not supported by codex_magics")
-                except AppServerError:
-                    pass
+                self._answer(msg)
 
     def _check_alive(self) -> None:
         if self.closed:
@@ -468,10 +466,11 @@ class CodexSession:
         return p.get("threadId") == res.thread_id and (p.get("turnId") or (p.get("turn") or {}).get("id")) == res.turn_id
 
     def _follow(self, res: TurnResult, on_update: Callable[[TurnResult, bool], None], poll: float, timeout: float) -> None:
+        """The notification pump of a live turn: every message is read in order; this turn's update ``res``."""
         deadline = time.monotonic() + timeout
         while not res.done:
             try:
-                note = self.app.read_stream_until_matching_notification("turn events", lambda n: self._mine(res, n), poll)
+                msg = self.app.read_next_message(poll)
             except AppServerTimeoutError:
                 if time.monotonic() > deadline:
                     raise CodexUsageError(f"turn {short_id(res.turn_id)} did not complete within {timeout:g}s") from None
@@ -480,8 +479,26 @@ class CodexSession:
             except AppServerError as exc:
                 self.error = one_line(exc)
                 raise CodexUsageError(self.error) from None
-            self._apply(res, note)
-            on_update(res, False)
+            if isinstance(msg, JSONRPCRequest):
+                self._answer(msg, res)
+            elif isinstance(msg, JSONRPCNotification):
+                if self._mine(res, msg):
+                    self._apply(res, msg)
+                    on_update(res, False)
+                else:
+                    self.notifications.append(msg)
+
+    def _answer(self, request: JSONRPCRequest, res: TurnResult | None = None) -> None:
+        """Answer a server-to-client request: approvals get ``self.approval``, anything else an error."""
+        try:
+            if request.method.endswith("/requestApproval"):
+                self.app.send_response(request.id, {"decision": self.approval})
+                if res is not None:
+                    res.items.append({"id": str(request.id), "type": "approval", "summary": request.method, "status": self.approval})
+            else:
+                self.app.send_error(request.id, -32601, f"{request.method} is not supported by codex_magics")
+        except AppServerError:
+            pass
 
     def _apply(self, res: TurnResult, note: JSONRPCNotification) -> None:
         p, m = note.params or {}, note.method
@@ -510,6 +527,14 @@ class CodexSession:
         res.text = "\n\n".join(t for t in res._messages.values() if t)
 
     def _interrupt(self, res: TurnResult) -> None:
+        try:
+            if res.turn_id is None and self.app.is_alive():  # interrupted while turn/start was in flight
+                started = self.app.read_stream_until_notification_message(
+                    "turn/started", 2.0, predicate=lambda n: (n.params or {}).get("threadId") == res.thread_id
+                )
+                res.turn_id = (started.params or {}).get("turn", {}).get("id")
+        except (AppServerError, KeyboardInterrupt):
+            pass
         if res.turn_id is None or not self.app.is_alive():
             res.status = "interrupted"
             return
