@@ -120,6 +120,8 @@ def test_start_turn_rollout_archive(ip, sandbox):
     assert find_thread_path_by_id_str(home, t.id) is None
     r = ok(ip, "%codex rollout")
     assert r.state == "not yet written" and not r.exists
+    listed = ok(ip, "%codex threads")
+    assert t.id not in listed.ids and "not listed: no rollout written yet" in str(listed)
     res = ok(ip, "%%codex -o answer\nhello {not_a_variable}")
     assert isinstance(res, TurnResult) and res.status == "completed" and "sandbox" in res.text
     assert ip.user_ns["answer"] is res

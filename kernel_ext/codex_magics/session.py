@@ -312,7 +312,10 @@ class CodexSession:
                 }
             )
         title = "archived threads" if archived else "threads"
-        return Table(title, ["", "id", "name", "preview", "status", "updated", "rollout"], rows)
+        listed = {r["id"] for r in rows}
+        unlisted = [i for i, t in self.threads.items() if i not in listed and t.get("path") and not Path(t["path"]).exists()]
+        note = f"{len(unlisted)} thread(s) started here are not listed: no rollout written yet" if unlisted and not archived else ""
+        return Table(title, ["", "id", "name", "preview", "status", "updated", "rollout"], rows, note=note)
 
     def use(self, ref: str) -> Result:
         tid = self.resolve(ref)
