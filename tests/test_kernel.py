@@ -41,35 +41,22 @@ class Run:
 
     @property
     def stdout(self) -> str:
-        return "".join(
-            m["content"]["text"]
-            for m in self.of("stream")
-            if m["content"]["name"] == "stdout"
-        )
+        return "".join(m["content"]["text"] for m in self.of("stream") if m["content"]["name"] == "stdout")
 
     @property
     def stderr(self) -> str:
-        return "".join(
-            m["content"]["text"]
-            for m in self.of("stream")
-            if m["content"]["name"] == "stderr"
-        )
+        return "".join(m["content"]["text"] for m in self.of("stream") if m["content"]["name"] == "stderr")
 
     @property
     def texts(self) -> list[str]:
         """text/plain of every display_data / update_display_data / execute_result, in order."""
-        return [
-            m["content"]["data"].get("text/plain", "")
-            for m in self.of("display_data", "update_display_data", "execute_result")
-        ]
+        return [m["content"]["data"].get("text/plain", "") for m in self.of("display_data", "update_display_data", "execute_result")]
 
 
 class Kernel:
     def __init__(self, cwd: Path) -> None:
         self.km = jupyter_client.KernelManager(kernel_name="python3")
-        self.km.start_kernel(
-            cwd=str(cwd), env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        )
+        self.km.start_kernel(cwd=str(cwd), env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -84,19 +71,12 @@ class Kernel:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                msg = self.kc.get_iopub_msg(
-                    timeout=max(0.05, deadline - time.monotonic())
-                )
+                msg = self.kc.get_iopub_msg(timeout=max(0.05, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(
-                    f"no idle within {timeout}s; got {[m['msg_type'] for m in msgs]}"
-                ) from None
+                raise AssertionError(f"no idle within {timeout}s; got {[m['msg_type'] for m in msgs]}") from None
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
-            if (
-                msg["msg_type"] == "status"
-                and msg["content"]["execution_state"] == "idle"
-            ):
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
             msgs.append(msg)
             if until is not None and until(msg):
@@ -105,13 +85,7 @@ class Kernel:
             reply = self.kc.get_shell_msg(timeout=10)
             if reply["parent_header"].get("msg_id") == msg_id:
                 c = reply["content"]
-                return Run(
-                    c["status"],
-                    c.get("ename"),
-                    c.get("evalue"),
-                    c.get("traceback", []),
-                    msgs,
-                )
+                return Run(c["status"], c.get("ename"), c.get("evalue"), c.get("traceback", []), msgs)
 
     def run(self, code: str, timeout: float = 30.0) -> Run:
         return self.collect(self.send(code), timeout)
@@ -123,14 +97,8 @@ class Kernel:
 
     def usage_error(self, code: str) -> str:
         r = self.run(code)
-        assert r.status == "error" and r.ename == "UsageError", (
-            code,
-            r.ename,
-            r.evalue,
-        )
-        assert "\n" not in r.evalue.strip() and not any(
-            "Traceback" in t for t in r.traceback
-        ), r.traceback
+        assert r.status == "error" and r.ename == "UsageError", (code, r.ename, r.evalue)
+        assert "\n" not in r.evalue.strip() and not any("Traceback" in t for t in r.traceback), r.traceback
         return r.evalue
 
     def value(self, expr: str) -> Any:
@@ -181,31 +149,17 @@ def _sandbox(kernel: Kernel) -> tuple[Path, int]:
 def test_thread_story_with_disk_checks(kernel):
     home, _ = _sandbox(kernel)
     tid = kernel.codex("start", "_v.id")
-    assert (
-        find_thread_path_by_id_str(home, tid) is None
-        and find_archived_thread_path_by_id_str(home, tid) is None
-    )
+    assert find_thread_path_by_id_str(home, tid) is None and find_archived_thread_path_by_id_str(home, tid) is None
     assert kernel.codex("rollout", "_v.state") == "not yet written"
 
     turn = kernel.ok("%%codex -o first\nSay hello to the kernel test.")
     updates = turn.of("update_display_data")
-    assert len(turn.of("display_data")) == 1 and len(updates) >= 3, [
-        m["msg_type"] for m in turn.msgs
-    ]
+    assert len(turn.of("display_data")) == 1 and len(updates) >= 3, [m["msg_type"] for m in turn.msgs]
     partial = [u["content"]["data"]["text/plain"] for u in updates]
-    assert any(
-        "▌" in p and "Hello from the Codex sandbox" in p for p in partial
-    )  # a live, partial state
-    assert (
-        "streamed word by word" in partial[-1]
-        and "completed" in partial[-1]
-        and "▌" not in partial[-1]
-    )
+    assert any("▌" in p and "Hello from the Codex sandbox" in p for p in partial)  # a live, partial state
+    assert "streamed word by word" in partial[-1] and "completed" in partial[-1] and "▌" not in partial[-1]
     assert not turn.of("execute_result")  # shown live once, not again as Out[]
-    assert kernel.value("[first.status, first.turn_id is not None]") == [
-        "completed",
-        True,
-    ]
+    assert kernel.value("[first.status, first.turn_id is not None]") == ["completed", True]
     active = find_thread_path_by_id_str(home, tid)
     assert active is not None and len(active.read_text().splitlines()) > 1
     assert kernel.codex("rollout", "_v.lines") == len(active.read_text().splitlines())
@@ -218,10 +172,7 @@ def test_thread_story_with_disk_checks(kernel):
     assert kernel.codex("threads --archived", "_v.ids") == [tid]
 
     kernel.ok(f"%codex unarchive {tid[:13]}")
-    assert (
-        find_archived_thread_path_by_id_str(home, tid) is None
-        and find_thread_path_by_id_str(home, tid) == active
-    )
+    assert find_archived_thread_path_by_id_str(home, tid) is None and find_thread_path_by_id_str(home, tid) == active
     kernel.ok(f"%codex resume {tid}")
     kernel.ok("%%codex\nSecond turn, after the round trip.")
     assert kernel.codex("read --turns", "len(_v)") == 2
@@ -234,9 +185,7 @@ def test_thread_story_with_disk_checks(kernel):
     assert kernel.codex("rollback --turns 1", "_v.turns_removed") == 1
     segments = [r for r in list_rollouts(home) if r.thread_id == tid and r.is_segment]
     assert len(segments) == 1
-    assert (
-        find_thread_path_by_id_str(home, tid) == active
-    )  # the base file is left alone
+    assert find_thread_path_by_id_str(home, tid) == active  # the base file is left alone
     assert kernel.codex("rollout", "_v.segments") == 1
     assert kernel.codex("read --turns", "len(_v)") == 1
 
@@ -251,13 +200,7 @@ def test_interrupt_held_turn(kernel):
         "%codex start"
     )
     msg_id = kernel.send("%%codex -o held\nThis turn will be interrupted.")
-    kernel.collect(
-        msg_id,
-        until=lambda m: (
-            m["msg_type"] == "update_display_data"
-            and "partial words" in m["content"]["data"]["text/plain"]
-        ),
-    )
+    kernel.collect(msg_id, until=lambda m: m["msg_type"] == "update_display_data" and "partial words" in m["content"]["data"]["text/plain"])
     time.sleep(0.3)
     kernel.km.interrupt_kernel()
     rest = kernel.collect(msg_id, timeout=20)
@@ -277,17 +220,13 @@ def test_bad_input_and_dead_app_server(kernel):
     assert "unknown subcommand 'frok'" in kernel.usage_error("%codex frok")
     assert "did you mean 'fork'" in kernel.usage_error("%codex frok")
     assert "malformed thread id" in kernel.usage_error("%codex use not-a-uuid")
-    assert "thread not loaded" in kernel.usage_error(
-        "%codex read 01a20000-0000-7000-8000-000000000000"
-    )
+    assert "thread not loaded" in kernel.usage_error("%codex read 01a20000-0000-7000-8000-000000000000")
     assert "unknown thread" in kernel.usage_error("%codex archive 0000ffff")
     assert "no turns yet" in kernel.usage_error("%codex rollback --turns 1")
     assert "required" in kernel.usage_error("%codex rollback")
     failed = kernel.run("%%codex 01a20000-0000-7000-8000-000000000000\nhello")
     assert failed.ename == "UsageError" and "thread not found" in failed.evalue
-    assert not failed.of(
-        "display_data"
-    )  # a turn that never started leaves no live display behind
+    assert not failed.of("display_data")  # a turn that never started leaves no live display behind
     assert "cell is empty" in kernel.usage_error("%%codex\n\n")
     os.kill(pid, signal.SIGKILL)
     assert _wait_gone(pid)
@@ -310,12 +249,7 @@ def test_unload_reload_shutdown_leave_no_app_server(tmp_path):
         assert r.status == "error" and "not found" in r.evalue
         k.ok("%load_ext codex_magics")
         k.ok("%load_ext codex_magics")  # twice: still one
-        assert (
-            k.value(
-                "sum(type(c).__name__ == 'CodexMagics' for c in get_ipython().configurables)"
-            )
-            == 1
-        )
+        assert k.value("sum(type(c).__name__ == 'CodexMagics' for c in get_ipython().configurables)") == 1
         _, pid2 = _sandbox(k)
         k.ok("%reload_ext codex_magics")
         assert _wait_gone(pid2)

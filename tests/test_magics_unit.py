@@ -44,9 +44,7 @@ def ip():
 def ok(ip, code: str):
     r = ip.run_cell(code)
     if not r.success:
-        raise AssertionError(
-            f"cell failed: {code!r}: {r.error_in_exec or r.error_before_exec!r}"
-        )
+        raise AssertionError(f"cell failed: {code!r}: {r.error_in_exec or r.error_before_exec!r}")
     return r.result
 
 
@@ -76,21 +74,11 @@ def test_load_twice_unload_reload(ip):
     mine = [c for c in ip.configurables if type(c).__name__ == "CodexMagics"]
     assert len(mine) == 1
     ip.run_line_magic("unload_ext", "codex_magics")
-    assert (
-        "codex" not in ip.magics_manager.magics["line"]
-        and "codex" not in ip.magics_manager.magics["cell"]
-    )
+    assert "codex" not in ip.magics_manager.magics["line"] and "codex" not in ip.magics_manager.magics["cell"]
     assert not [c for c in ip.configurables if type(c).__name__ == "CodexMagics"]
-    assert not [
-        m
-        for m in ip.Completer.custom_matchers
-        if getattr(m, "__name__", "") == "codex_matcher"
-    ]
+    assert not [m for m in ip.Completer.custom_matchers if getattr(m, "__name__", "") == "codex_matcher"]
     ip.run_line_magic("load_ext", "codex_magics")
-    assert (
-        "codex" in ip.magics_manager.magics["line"]
-        and "codex" in ip.magics_manager.magics["cell"]
-    )
+    assert "codex" in ip.magics_manager.magics["line"] and "codex" in ip.magics_manager.magics["cell"]
 
 
 def test_config_traits(ip):
@@ -132,15 +120,9 @@ def test_start_turn_rollout_archive(ip, sandbox):
     r = ok(ip, "%codex rollout")
     assert r.state == "not yet written" and not r.exists
     listed = ok(ip, "%codex threads")
-    assert t.id not in listed.ids and "not listed: no rollout written yet" in str(
-        listed
-    )
+    assert t.id not in listed.ids and "not listed: no rollout written yet" in str(listed)
     res = ok(ip, "%%codex -o answer\nhello {not_a_variable}")
-    assert (
-        isinstance(res, TurnResult)
-        and res.status == "completed"
-        and "sandbox" in res.text
-    )
+    assert isinstance(res, TurnResult) and res.status == "completed" and "sandbox" in res.text
     assert ip.user_ns["answer"] is res
     assert res.updates >= 3  # live updates were sent while streaming
     req = sandbox.session.server.requests[-1]
@@ -151,10 +133,7 @@ def test_start_turn_rollout_archive(ip, sandbox):
     turns = ok(ip, "%codex read --turns")
     assert isinstance(turns, Table) and len(turns) == 1 and "sandbox" in str(turns)
     a = ok(ip, f"%codex archive {t.id[:13]}")
-    assert (
-        a.state == "archived"
-        and find_archived_thread_path_by_id_str(home, t.id) is not None
-    )
+    assert a.state == "archived" and find_archived_thread_path_by_id_str(home, t.id) is not None
     listed = ok(ip, "%codex threads --archived")
     assert t.id in listed.ids
     ok(ip, "%codex unarchive")
@@ -191,36 +170,22 @@ def test_just_started_resume_fork_errors_and_ephemeral(ip, sandbox):
 
 def test_turn_shows_command_items(ip, sandbox):
     server = sandbox.session.server
-    call = ev_function_call(
-        "call-1", "exec_command", json.dumps({"cmd": "echo hi-from-tool"})
-    )
+    call = ev_function_call("call-1", "exec_command", json.dumps({"cmd": "echo hi-from-tool"}))
     server.enqueue([ev_response_created("r1"), call, ev_completed("r1")])
     server.enqueue(create_final_assistant_message_sse_response("done after the tool"))
     ok(ip, "%codex start")
     res = ok(ip, "%%codex\nrun the tool")
     assert res.text == "done after the tool"
     [item] = res.items
-    assert (
-        item["type"] == "commandExecution"
-        and "echo hi-from-tool" in item["summary"]
-        and item["exit_code"] == 0
-    )
-    assert (
-        "hi-from-tool" in item["output"]
-        and "hi-from-tool" in res._repr_markdown_()
-        and "exit 0" in str(res)
-    )
+    assert item["type"] == "commandExecution" and "echo hi-from-tool" in item["summary"] and item["exit_code"] == 0
+    assert "hi-from-tool" in item["output"] and "hi-from-tool" in res._repr_markdown_() and "exit 0" in str(res)
 
 
 def test_thread_ids_errors(ip, sandbox):
     ok(ip, "%codex start")
-    assert "malformed thread id 'not-a-uuid'" in usage_error(
-        ip, "%codex use not-a-uuid"
-    )
+    assert "malformed thread id 'not-a-uuid'" in usage_error(ip, "%codex use not-a-uuid")
     assert "unknown thread 'abc'" in usage_error(ip, "%codex read abc")
-    assert "thread not loaded" in usage_error(
-        ip, "%codex read 01a20000-0000-7000-8000-000000000000"
-    )
+    assert "thread not loaded" in usage_error(ip, "%codex read 01a20000-0000-7000-8000-000000000000")
     assert "not valid JSON" in usage_error(ip, "%codex rpc thread/list {bad")
     assert "unknown variant `nope/nope`" in usage_error(ip, "%codex rpc nope/nope")
     raw = ok(ip, '%codex rpc thread/list {"limit": 1}')
@@ -236,27 +201,17 @@ def test_dead_app_server(ip, sandbox):
 
 
 def test_bad_codex_bin(ip, tmp_path):
-    assert "cannot start the sandbox" in usage_error(
-        ip, f"%codex sandbox --codex-bin {tmp_path / 'nope'}"
-    )
+    assert "cannot start the sandbox" in usage_error(ip, f"%codex sandbox --codex-bin {tmp_path / 'nope'}")
 
 
 def test_connect_real_home(ip, tmp_path):
-    assert "not a directory" in usage_error(
-        ip, f"%codex connect --home {tmp_path / 'missing'}"
-    )
-    assert "KEY=VALUE" in usage_error(
-        ip, f"%codex connect --home {tmp_path} -c nonsense"
-    )
+    assert "not a directory" in usage_error(ip, f"%codex connect --home {tmp_path / 'missing'}")
+    assert "KEY=VALUE" in usage_error(ip, f"%codex connect --home {tmp_path} -c nonsense")
     with MockResponsesServer(repeating_assistant("from the connected home")) as server:
         write_config_toml(tmp_path, server)
         s = ok(ip, f'%codex connect --home {tmp_path} -c model="mock-model"')
         try:
-            assert (
-                s.mode == "connect"
-                and s.codex_home == str(tmp_path)
-                and s.mock_server is None
-            )
+            assert s.mode == "connect" and s.codex_home == str(tmp_path) and s.mock_server is None
             ok(ip, "%codex start")
             assert ok(ip, "%%codex\nhi").text == "from the connected home"
             assert ok(ip, "%codex rollout").state == "active"
@@ -266,9 +221,7 @@ def test_connect_real_home(ip, tmp_path):
 
 
 def test_repro(ip):
-    assert "unknown scenario 'no-such-scenario'" in usage_error(
-        ip, "%codex repro no-such-scenario"
-    )
+    assert "unknown scenario 'no-such-scenario'" in usage_error(ip, "%codex repro no-such-scenario")
     rep = ok(ip, "%codex repro start-is-lazy")
     assert [r.verdict for r in rep.results] == ["as-intended"]
     assert "start-is-lazy" in str(rep) and "start-is-lazy" in rep._repr_html_()
@@ -284,12 +237,5 @@ def test_renderers():
         _ = r.missing
     live = TurnResult(thread_id="t", prompt="p", text="partial", status="inProgress")
     assert "▌" in live._repr_markdown_()
-    done = TurnResult(
-        thread_id="t",
-        prompt="p",
-        turn_id="u",
-        text="all",
-        status="completed",
-        usage={"totalTokens": 3},
-    )
+    done = TurnResult(thread_id="t", prompt="p", turn_id="u", text="all", status="completed", usage={"totalTokens": 3})
     assert "3 tokens" in str(done) and "▌" not in str(done)

@@ -24,12 +24,7 @@ def executed(name: str, tmp_path: Path) -> Any:
     """The notebook after running every cell (once per test process)."""
     if name not in _executed:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-        client = nbclient.NotebookClient(
-            nb,
-            kernel_name="python3",
-            timeout=60,
-            resources={"metadata": {"path": str(tmp_path)}},
-        )
+        client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}})
         client.execute()  # raises CellExecutionError (with the cell and its error) on the first failing cell
         _executed[name] = nb
     return _executed[name]
@@ -40,21 +35,13 @@ def test_notebook_runs(name, tmp_path):
     nb = executed(name, tmp_path)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    text = "\n".join(
-        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
-        for o in outputs
-    )
+    text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "completed" in text and "archived" in text
     if name == "quickstart.ipynb":
         turn = next(c for c in nb.cells if c.source.startswith("%%codex -o first"))
         shown = [o for o in turn.outputs if o.output_type == "display_data"]
-        assert (
-            len(shown) == 1
-        )  # one live display, updated in place (nbclient applies the updates)
-        assert (
-            "Hello from the Codex sandbox" in shown[0].data["text/markdown"]
-            and "completed" in shown[0].data["text/plain"]
-        )
+        assert len(shown) == 1  # one live display, updated in place (nbclient applies the updates)
+        assert "Hello from the Codex sandbox" in shown[0].data["text/markdown"] and "completed" in shown[0].data["text/plain"]
         assert not [o for o in turn.outputs if o.output_type == "execute_result"]
     else:
         assert "no rollout found for thread id" in text and "thread not found" in text

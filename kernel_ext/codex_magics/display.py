@@ -48,19 +48,8 @@ def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _html_table(columns: Sequence[str] | None, rows: Sequence[Sequence[str]]) -> str:
-    head = (
-        "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns)
-        if columns
-        else ""
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td style='text-align:left'><code>{html.escape(v)}</code></td>" for v in r
-        )
-        + "</tr>"
-        for r in rows
-    )
+    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns) if columns else ""
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'><code>{html.escape(v)}</code></td>" for v in r) + "</tr>" for r in rows)
     return f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>"
 
 
@@ -71,14 +60,7 @@ class Result:
     under the table (what happened, what to do next).
     """
 
-    def __init__(
-        self,
-        title: str,
-        data: Mapping[str, Any],
-        *,
-        fields: Sequence[str] | None = None,
-        note: str = "",
-    ) -> None:
+    def __init__(self, title: str, data: Mapping[str, Any], *, fields: Sequence[str] | None = None, note: str = "") -> None:
         self.title = title
         self.data = dict(data)
         self.fields = list(fields) if fields is not None else list(self.data)
@@ -88,9 +70,7 @@ class Result:
         data = self.__dict__.get("data")
         if data is not None and name in data:
             return data[name]
-        raise AttributeError(
-            f"{type(self).__name__} has no attribute {name!r} (keys: {', '.join(data or {})})"
-        )
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (keys: {', '.join(data or {})})")
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -123,9 +103,7 @@ class RpcResult(Result):
     """The raw result of ``%codex rpc``: pretty JSON."""
 
     def __init__(self, method: str, result: Any) -> None:
-        super().__init__(
-            f"{method} →", {"method": method, "result": result}, fields=["method"]
-        )
+        super().__init__(f"{method} →", {"method": method, "result": result}, fields=["method"])
         self.result = result
 
     def __str__(self) -> str:
@@ -165,14 +143,7 @@ class Table:
     ``t.ids`` lists the ``id`` column when there is one.
     """
 
-    def __init__(
-        self,
-        title: str,
-        columns: Sequence[str],
-        rows: Sequence[Mapping[str, Any]],
-        *,
-        note: str = "",
-    ) -> None:
+    def __init__(self, title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, note: str = "") -> None:
         self.title = title
         self.columns = list(columns)
         self.rows = [dict(r) for r in rows]
@@ -197,19 +168,13 @@ class Table:
 
     def __str__(self) -> str:
         body = _text_table(self.columns, self._cells()) if self.rows else "(none)"
-        return "\n".join(
-            x for x in (f"{self.title} ({len(self.rows)})", body, self.note) if x
-        )
+        return "\n".join(x for x in (f"{self.title} ({len(self.rows)})", body, self.note) if x)
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
-        body = (
-            _html_table(self.columns, self._cells())
-            if self.rows
-            else "<p><i>(none)</i></p>"
-        )
+        body = _html_table(self.columns, self._cells()) if self.rows else "<p><i>(none)</i></p>"
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
         return f"<p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{note}"
 
@@ -247,11 +212,7 @@ class TurnResult:
         return self.status not in ("starting", "inProgress")
 
     def _footer(self) -> str:
-        parts = [
-            f"turn {short_id(self.turn_id) or '?'}",
-            f"thread {short_id(self.thread_id)}",
-            self.status,
-        ]
+        parts = [f"turn {short_id(self.turn_id) or '?'}", f"thread {short_id(self.thread_id)}", self.status]
         if self.usage and self.usage.get("totalTokens") is not None:
             parts.append(f"{self.usage['totalTokens']} tokens")
         return " · ".join(parts)
@@ -263,16 +224,11 @@ class TurnResult:
             if i.get("exit_code") is not None:
                 state += f", exit {i['exit_code']}"
             output = (i.get("output") or "").rstrip().splitlines()[-_ITEM_OUTPUT_LINES:]
-            out.append(
-                "\n".join([f"{i.get('type')}: {i.get('summary')} [{state}]", *output])
-            )
+            out.append("\n".join([f"{i.get('type')}: {i.get('summary')} [{state}]", *output]))
         return out
 
     def __str__(self) -> str:
-        lines = [
-            *(f"$ {x}" for x in self._item_lines()),
-            self.text + ("" if self.done else " ▌"),
-        ]
+        lines = [*(f"$ {x}" for x in self._item_lines()), self.text + ("" if self.done else " ▌")]
         if self.error:
             lines.append(f"error: {self.error}")
         lines.append(f"[{self._footer()}]")
@@ -285,10 +241,7 @@ class TurnResult:
         out = []
         for line in self._item_lines():
             out.append(f"```\n{line}\n```")
-        out.append(
-            (self.text or ("*(no text)*" if self.done else ""))
-            + ("" if self.done else " ▌")
-        )
+        out.append((self.text or ("*(no text)*" if self.done else "")) + ("" if self.done else " ▌"))
         if self.error:
             out.append(f"**error:** {self.error}")
         out.append(f"<sub>{html.escape(self._footer())}</sub>")

@@ -57,39 +57,18 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         p[name] = sub.add_parser(name, help=help, description=help)
         return p[name]
 
-    s = add(
-        "sandbox",
-        "start a mock Responses API, a temp CODEX_HOME (hermetic config) and a real `codex app-server`",
-    )
-    s.add_argument(
-        "--reply",
-        help="what the mock model answers (default: %%config CodexMagics.default_reply)",
-    )
-    s.add_argument(
-        "--codex-bin",
-        help="the codex binary (default: %%config CodexMagics.codex_bin, $CODEX_BIN, bundled)",
-    )
-    c = add(
-        "connect",
-        "start `codex app-server` on a real CODEX_HOME with its own config and login",
-    )
+    s = add("sandbox", "start a mock Responses API, a temp CODEX_HOME (hermetic config) and a real `codex app-server`")
+    s.add_argument("--reply", help="what the mock model answers (default: %%config CodexMagics.default_reply)")
+    s.add_argument("--codex-bin", help="the codex binary (default: %%config CodexMagics.codex_bin, $CODEX_BIN, bundled)")
+    c = add("connect", "start `codex app-server` on a real CODEX_HOME with its own config and login")
     c.add_argument("--home", help="CODEX_HOME (default: $CODEX_HOME or ~/.codex)")
     c.add_argument("--codex-bin")
-    c.add_argument(
-        "-c",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="config override (repeatable)",
-    )
+    c.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
     add("status", "where everything is, and whether it is alive")
     s = add("start", "thread/start; the new thread becomes current")
     s.add_argument("--model")
     s.add_argument("--ephemeral", action="store_true", help="never written to disk")
-    s.add_argument(
-        "--name", help="thread/name/set after start (this writes the rollout)"
-    )
+    s.add_argument("--name", help="thread/name/set after start (this writes the rollout)")
     s = add("threads", "thread/list as a table")
     s.add_argument("--archived", action="store_true")
     s.add_argument("--limit", type=int, default=20)
@@ -98,46 +77,26 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     s.add_argument("thread", nargs="?")
     s.add_argument("--turns", action="store_true")
     add("archive", "thread/archive").add_argument("thread", nargs="?")
-    add("unarchive", "thread/unarchive (then `resume` before a new turn)").add_argument(
-        "thread", nargs="?"
-    )
-    add("resume", "thread/resume; THREAD becomes current").add_argument(
-        "thread", nargs="?"
-    )
-    add("fork", "thread/fork; the fork becomes current").add_argument(
-        "thread", nargs="?"
-    )
-    s = add(
-        "rollback",
-        "drop the last turns (thread/revert, or thread/rollback on older binaries)",
-    )
+    add("unarchive", "thread/unarchive (then `resume` before a new turn)").add_argument("thread", nargs="?")
+    add("resume", "thread/resume; THREAD becomes current").add_argument("thread", nargs="?")
+    add("fork", "thread/fork; the fork becomes current").add_argument("thread", nargs="?")
+    s = add("rollback", "drop the last turns (thread/revert, or thread/rollback on older binaries)")
     s.add_argument("thread", nargs="?")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--turns", type=int, metavar="N", help="how many turns to drop")
-    g.add_argument(
-        "--before", metavar="TURN_ID", help="drop this turn and every later one"
-    )
-    add(
-        "rollout", "the rollout files on disk: path, state, lines, record types"
-    ).add_argument("thread", nargs="?")
+    g.add_argument("--before", metavar="TURN_ID", help="drop this turn and every later one")
+    add("rollout", "the rollout files on disk: path, state, lines, record types").add_argument("thread", nargs="?")
     s = add("rpc", "send any JSON-RPC request and show its raw result")
     s.add_argument("method")
-    s.add_argument(
-        "params", nargs="?", help="JSON params: the rest of the line, as typed"
-    )
-    add(
-        "repro", "run reproduction scenarios against this session's binary"
-    ).add_argument("scenarios", nargs="*")
+    s.add_argument("params", nargs="?", help="JSON params: the rest of the line, as typed")
+    add("repro", "run reproduction scenarios against this session's binary").add_argument("scenarios", nargs="*")
     add("stop", "stop the app-server (and the sandbox) now")
     return root, p
 
 
 _ROOT, _SUB = _build_parser()
 SUBCOMMANDS = sorted(_SUB)
-_CELL = _Parser(
-    prog="%%codex",
-    description="Run the cell as the prompt of a new turn, streamed live.",
-)
+_CELL = _Parser(prog="%%codex", description="Run the cell as the prompt of a new turn, streamed live.")
 _CELL.add_argument("thread", nargs="?", help="thread (default: current)")
 _CELL.add_argument("-o", "--out", metavar="VAR", help="also store the result in VAR")
 
@@ -151,9 +110,7 @@ class _CellTurn(TurnResult):
         if self._skip_display:
             self._skip_display = False
             return
-        display(
-            {"text/plain": str(self), "text/markdown": self._repr_markdown_()}, raw=True
-        )
+        display({"text/plain": str(self), "text/markdown": self._repr_markdown_()}, raw=True)
 
 
 @magics_class
@@ -164,27 +121,13 @@ class CodexMagics(Magics):
     unarchive, resume, fork, rollback, rollout, rpc, repro, stop.
     """
 
-    codex_bin = Unicode(
-        "", help="codex binary for sandbox/connect ('' = $CODEX_BIN or the bundled one)"
-    ).tag(config=True)
-    default_reply = Unicode(
-        DEFAULT_REPLY, help="what the sandbox's mock model answers"
-    ).tag(config=True)
-    timeout = Float(30.0, help="seconds to wait for one JSON-RPC answer").tag(
-        config=True
-    )
+    codex_bin = Unicode("", help="codex binary for sandbox/connect ('' = $CODEX_BIN or the bundled one)").tag(config=True)
+    default_reply = Unicode(DEFAULT_REPLY, help="what the sandbox's mock model answers").tag(config=True)
+    timeout = Float(30.0, help="seconds to wait for one JSON-RPC answer").tag(config=True)
     turn_timeout = Float(300.0, help="seconds a %%codex turn may run").tag(config=True)
-    stream_interval = Float(
-        0.1, help="minimum seconds between two live display updates"
-    ).tag(config=True)
-    stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(
-        config=True
-    )
-    approval = CaselessStrEnum(
-        ["decline", "accept"],
-        "decline",
-        help="answer to approval requests during a turn",
-    ).tag(config=True)
+    stream_interval = Float(0.1, help="minimum seconds between two live display updates").tag(config=True)
+    stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(config=True)
+    approval = CaselessStrEnum(["decline", "accept"], "decline", help="answer to approval requests during a turn").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -204,9 +147,7 @@ class CodexMagics(Magics):
 
     def _line(self, line: str) -> Any:
         argv = arg_split(line.strip(), posix=True)
-        if (
-            argv and argv[0] == "rpc" and len(argv) > 2
-        ):  # raw JSON: keep the rest of the line as typed
+        if argv and argv[0] == "rpc" and len(argv) > 2:  # raw JSON: keep the rest of the line as typed
             method, _, params = line.strip()[3:].strip().partition(" ")
             return self._need().rpc(method, params.strip())
         if not argv:
@@ -214,11 +155,7 @@ class CodexMagics(Magics):
             return None
         if argv[0] not in _SUB and not argv[0].startswith("-"):
             close = difflib.get_close_matches(argv[0], SUBCOMMANDS, n=1)
-            hint = (
-                f"; did you mean {close[0]!r}?"
-                if close
-                else f" (subcommands: {', '.join(SUBCOMMANDS)})"
-            )
+            hint = f"; did you mean {close[0]!r}?" if close else f" (subcommands: {', '.join(SUBCOMMANDS)})"
             raise CodexUsageError(f"unknown subcommand {argv[0]!r}{hint}")
         args = _ROOT.parse_args(argv)
         if getattr(args, "thread", None):
@@ -233,9 +170,7 @@ class CodexMagics(Magics):
 
     def _need(self) -> CodexSession:
         if self.session is None:
-            raise CodexUsageError(
-                "no session: run %codex sandbox (hermetic) or %codex connect (real CODEX_HOME) first"
-            )
+            raise CodexUsageError("no session: run %codex sandbox (hermetic) or %codex connect (real CODEX_HOME) first")
         return self.session
 
     def _replace(self, make: Any) -> Any:
@@ -254,21 +189,13 @@ class CodexMagics(Magics):
         reply = a.reply if a.reply is not None else self.default_reply
         return self._replace(
             lambda: CodexSession.sandbox(
-                reply,
-                codex_bin=a.codex_bin or self.codex_bin,
-                stream_delay=self.stream_delay,
-                timeout=self.timeout,
+                reply, codex_bin=a.codex_bin or self.codex_bin, stream_delay=self.stream_delay, timeout=self.timeout
             )
         )
 
     def _cmd_connect(self, a: argparse.Namespace) -> Any:
         return self._replace(
-            lambda: CodexSession.connect(
-                a.home,
-                codex_bin=a.codex_bin or self.codex_bin,
-                overrides=a.overrides,
-                timeout=self.timeout,
-            )
+            lambda: CodexSession.connect(a.home, codex_bin=a.codex_bin or self.codex_bin, overrides=a.overrides, timeout=self.timeout)
         )
 
     def _cmd_status(self, a: argparse.Namespace) -> Any:
@@ -312,20 +239,10 @@ class CodexMagics(Magics):
             from codex_fixtures import CodexFixturesError
             from codex_fixtures.scenarios import run_scenarios
         except ImportError:
-            raise CodexUsageError(
-                "repro is not available (codex_fixtures.scenarios is missing)"
-            ) from None
-        binary = (
-            self.session.binary.path
-            if self.session is not None
-            else (self.codex_bin or None)
-        )
+            raise CodexUsageError("repro is not available (codex_fixtures.scenarios is missing)") from None
+        binary = self.session.binary.path if self.session is not None else (self.codex_bin or None)
         try:
-            return ReportView(
-                run_scenarios(
-                    a.scenarios or None, binaries=[binary] if binary else None
-                )
-            )
+            return ReportView(run_scenarios(a.scenarios or None, binaries=[binary] if binary else None))
         except (KeyError, ValueError, CodexFixturesError) as exc:
             raise CodexUsageError(f"repro: {one_line(exc)}") from None
 
@@ -341,9 +258,7 @@ class CodexMagics(Magics):
         a = _CELL.parse_args(arg_split(line.strip(), posix=True))
         prompt = cell.strip("\n")
         if not prompt.strip():
-            raise CodexUsageError(
-                "%%codex: the cell is empty; write the prompt in the cell body"
-            )
+            raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
         session = self._need()
         a.thread = self._thread_ref(a.thread) if a.thread else None
         handle: Any = None  # created on the first update: a turn/start that fails shows only the error
@@ -351,10 +266,7 @@ class CodexMagics(Magics):
 
         def update(res: TurnResult, final: bool) -> None:
             nonlocal handle
-            now, state = (
-                time.monotonic(),
-                (res.text, res.status, str(res.items), res.error),
-            )
+            now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
             if final or (state != last[1] and now - last[0] >= self.stream_interval):
                 last[:] = [now, state]
                 res.updates += 1
@@ -364,13 +276,7 @@ class CodexMagics(Magics):
                     handle.update(res)
 
         session.approval = self.approval
-        res = session.run_turn(
-            a.thread,
-            prompt,
-            update,
-            poll=min(0.1, self.stream_interval),
-            timeout=self.turn_timeout,
-        )
+        res = session.run_turn(a.thread, prompt, update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
         out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
         if a.out:
             self.shell.user_ns[a.out] = out
@@ -395,17 +301,11 @@ def codex_matcher(context: Any) -> Any:
     token = context.token
     if text.startswith("%codex ") and typing_first:
         names = [n for n in SUBCOMMANDS if n.startswith(token)]
-        return {
-            "completions": [SimpleCompletion(n, type="subcommand") for n in names],
-            "suppress": True,
-        }
+        return {"completions": [SimpleCompletion(n, type="subcommand") for n in names], "suppress": True}
     from IPython import get_ipython
 
     ids = [i for i in _thread_ids(get_ipython()) if i.startswith(token.lower())]
-    return {
-        "completions": [SimpleCompletion(i, type="thread") for i in ids],
-        "suppress": bool(ids),
-    }
+    return {"completions": [SimpleCompletion(i, type="thread") for i in ids], "suppress": bool(ids)}
 
 
 # ---------------------------------------------------------------- lifecycle

@@ -74,11 +74,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def _streamed_reply(text: str, delay: float) -> ScriptedReply:
-    events = [
-        ev_response_created("resp-1"),
-        *ev_assistant_message("msg-1", text, streamed=True),
-        ev_completed("resp-1"),
-    ]
+    events = [ev_response_created("resp-1"), *ev_assistant_message("msg-1", text, streamed=True), ev_completed("resp-1")]
     return ScriptedReply(events=tuple(events), delay_between_events_s=delay)
 
 
@@ -112,9 +108,7 @@ class CodexSession:
         self.binary = codex_binary_info(app.codex_bin)
         self.current: str | None = None
         self.threads: dict[str, dict[str, Any]] = {}
-        self.notifications: collections.deque[JSONRPCNotification] = collections.deque(
-            maxlen=500
-        )
+        self.notifications: collections.deque[JSONRPCNotification] = collections.deque(maxlen=500)
         self.error: str | None = None
         self.approval = "decline"  # the answer to approval requests during a turn: "decline" or "accept"
         self.closed = False
@@ -123,48 +117,27 @@ class CodexSession:
     # ------------------------------------------------------------ creation
     @classmethod
     def sandbox(
-        cls,
-        reply: str = DEFAULT_REPLY,
-        *,
-        codex_bin: str | None = None,
-        stream_delay: float = 0.03,
-        timeout: float = 30.0,
+        cls, reply: str = DEFAULT_REPLY, *, codex_bin: str | None = None, stream_delay: float = 0.03, timeout: float = 30.0
     ) -> CodexSession:
         """Mock Responses API + temp CODEX_HOME (hermetic config) + a real app-server."""
-        server = MockResponsesServer(
-            ResponsesScript(repeat=_streamed_reply(reply, stream_delay))
-        ).start()
+        server = MockResponsesServer(ResponsesScript(repeat=_streamed_reply(reply, stream_delay))).start()
         home = app = None
         try:
             home = CodexHome(server)
             app = AppServerProcess(home.path, codex_bin=codex_bin or None)
             app.initialize(timeout=timeout)
-            return cls(
-                app,
-                mode="sandbox",
-                codex_home=home.path,
-                server=server,
-                home=home,
-                timeout=timeout,
-            )
+            return cls(app, mode="sandbox", codex_home=home.path, server=server, home=home, timeout=timeout)
         except BaseException as exc:
             for thing in (app, server, home):
                 if thing is not None:
                     (thing.cleanup if isinstance(thing, CodexHome) else thing.close)()
             if isinstance(exc, CodexFixturesError):
-                raise CodexUsageError(
-                    f"cannot start the sandbox: {one_line(exc)}"
-                ) from None
+                raise CodexUsageError(f"cannot start the sandbox: {one_line(exc)}") from None
             raise
 
     @classmethod
     def connect(
-        cls,
-        home: str | None = None,
-        *,
-        codex_bin: str | None = None,
-        overrides: Sequence[str] = (),
-        timeout: float = 30.0,
+        cls, home: str | None = None, *, codex_bin: str | None = None, overrides: Sequence[str] = (), timeout: float = 30.0
     ) -> CodexSession:
         """An app-server on a real CODEX_HOME (default ``$CODEX_HOME`` or ``~/.codex``) with the user's config."""
         path = Path(home or os.environ.get("CODEX_HOME") or "~/.codex").expanduser()
@@ -178,9 +151,7 @@ class CodexSession:
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
         app = None
         try:
-            app = AppServerProcess(
-                path, codex_bin=codex_bin or None, args=args, env=env
-            )
+            app = AppServerProcess(path, codex_bin=codex_bin or None, args=args, env=env)
             app.initialize(timeout=timeout)
             return cls(app, mode="connect", codex_home=path, timeout=timeout)
         except BaseException as exc:
@@ -196,11 +167,7 @@ class CodexSession:
             return
         self.closed = True
         _LIVE.discard(self)
-        for step in (
-            self.app.close,
-            getattr(self.server, "close", None),
-            getattr(self.home, "cleanup", None),
-        ):
+        for step in (self.app.close, getattr(self.server, "close", None), getattr(self.home, "cleanup", None)):
             if step is not None:
                 try:
                     step()
@@ -218,18 +185,12 @@ class CodexSession:
 
     def _check_alive(self) -> None:
         if self.closed:
-            raise CodexUsageError(
-                "this session was stopped: run %codex sandbox or %codex connect"
-            )
+            raise CodexUsageError("this session was stopped: run %codex sandbox or %codex connect")
         if not self.app.is_alive():
             self.error = f"app-server exited (exit code {self.app.returncode})"
-            raise CodexUsageError(
-                f"{self.error}; run %codex stop, then %codex sandbox or %codex connect"
-            )
+            raise CodexUsageError(f"{self.error}; run %codex stop, then %codex sandbox or %codex connect")
 
-    def call(
-        self, method: str, params: Any = None, timeout: float | None = None
-    ) -> Any:
+    def call(self, method: str, params: Any = None, timeout: float | None = None) -> Any:
         """One JSON-RPC request; errors become :class:`CodexUsageError` (one line)."""
         self._check_alive()
         self.pump()
@@ -252,9 +213,7 @@ class CodexSession:
         """A full thread id from ``ref`` (None = current; a unique prefix is enough)."""
         if not ref:
             if self.current is None:
-                raise CodexUsageError(
-                    "no current thread: run %codex start, or give a THREAD"
-                )
+                raise CodexUsageError("no current thread: run %codex start, or give a THREAD")
             return self.current
         ref = ref.strip().lower()
         if _UUID_RE.match(ref):
@@ -267,30 +226,18 @@ class CodexSession:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            raise CodexUsageError(
-                f"thread prefix {ref!r} is ambiguous: matches {', '.join(short_id(m) for m in matches[:5])}…"
-            )
-        close = difflib.get_close_matches(
-            ref, [i[: len(ref)] for i in ids], n=1, cutoff=0.5
-        )
-        hint = (
-            f"; did you mean {next(i for i in ids if i.startswith(close[0]))}?"
-            if close
-            else ""
-        )
+            raise CodexUsageError(f"thread prefix {ref!r} is ambiguous: matches {', '.join(short_id(m) for m in matches[:5])}…")
+        close = difflib.get_close_matches(ref, [i[: len(ref)] for i in ids], n=1, cutoff=0.5)
+        hint = f"; did you mean {next(i for i in ids if i.startswith(close[0]))}?" if close else ""
         kind = "unknown thread" if _HEXISH_RE.match(ref) else "malformed thread id"
-        raise CodexUsageError(
-            f"{kind} {ref!r} (give a thread id or a unique prefix of one){hint}"
-        )
+        raise CodexUsageError(f"{kind} {ref!r} (give a thread id or a unique prefix of one){hint}")
 
     def known_ids(self, refresh: bool = False) -> list[str]:
         """Thread ids this session knows (started, listed, read); ``refresh`` asks ``thread/list``."""
         if refresh and not self.closed and self.app.is_alive():
             for archived in (False, True):
                 try:
-                    for t in self.call(
-                        "thread/list", {"archived": archived, "limit": 200}
-                    ).get("data", []):
+                    for t in self.call("thread/list", {"archived": archived, "limit": 200}).get("data", []):
                         self._remember(t)
                 except CodexUsageError:
                     pass
@@ -317,14 +264,10 @@ class CodexSession:
             "threads_known": len(self.threads),
         }
         res = Result(f"codex {self.mode}", data)
-        res.session = (
-            self  # the live CodexSession (its .server, .app, .home), not shown
-        )
+        res.session = self  # the live CodexSession (its .server, .app, .home), not shown
         return res
 
-    def _thread_result(
-        self, title: str, thread: dict[str, Any], note: str = ""
-    ) -> Result:
+    def _thread_result(self, title: str, thread: dict[str, Any], note: str = "") -> Result:
         path = thread.get("path")
         data = {
             "id": thread.get("id"),
@@ -338,16 +281,9 @@ class CodexSession:
             "current": thread.get("id") == self.current,
             "thread": thread,
         }
-        return Result(
-            title,
-            data,
-            fields=[k for k in data if k != "thread" and data[k] is not None],
-            note=note,
-        )
+        return Result(title, data, fields=[k for k in data if k != "thread" and data[k] is not None], note=note)
 
-    def start(
-        self, model: str | None = None, ephemeral: bool = False, name: str | None = None
-    ) -> Result:
+    def start(self, model: str | None = None, ephemeral: bool = False, name: str | None = None) -> Result:
         params: dict[str, Any] = {}
         if model:
             params["model"] = model
@@ -360,11 +296,7 @@ class CodexSession:
             self.call("thread/name/set", {"threadId": thread["id"], "name": name})
             thread = self._remember({**thread, "name": name})
             note = "thread/name/set wrote the rollout (session_meta only)."
-        return self._thread_result(
-            "thread started (now current)",
-            thread,
-            note if not ephemeral else "ephemeral: never written to disk.",
-        )
+        return self._thread_result("thread started (now current)", thread, note if not ephemeral else "ephemeral: never written to disk.")
 
     def threads_table(self, archived: bool = False, limit: int = 20) -> Table:
         result = self.call("thread/list", {"archived": archived, "limit": limit})
@@ -379,34 +311,15 @@ class CodexSession:
                     "name": t.get("name"),
                     "preview": t.get("preview"),
                     "status": (t.get("status") or {}).get("type"),
-                    "updated": time.strftime(
-                        "%Y-%m-%d %H:%M:%S", time.localtime(t["updatedAt"])
-                    )
-                    if t.get("updatedAt")
-                    else None,
-                    "rollout": os.path.relpath(path, self.codex_home)
-                    if path.startswith(str(self.codex_home))
-                    else path,
+                    "updated": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["updatedAt"])) if t.get("updatedAt") else None,
+                    "rollout": os.path.relpath(path, self.codex_home) if path.startswith(str(self.codex_home)) else path,
                 }
             )
         title = "archived threads" if archived else "threads"
         listed = {r["id"] for r in rows}
-        unlisted = [
-            i
-            for i, t in self.threads.items()
-            if i not in listed and t.get("path") and not Path(t["path"]).exists()
-        ]
-        note = (
-            f"{len(unlisted)} thread(s) started here are not listed: no rollout written yet"
-            if unlisted and not archived
-            else ""
-        )
-        return Table(
-            title,
-            ["", "id", "name", "preview", "status", "updated", "rollout"],
-            rows,
-            note=note,
-        )
+        unlisted = [i for i, t in self.threads.items() if i not in listed and t.get("path") and not Path(t["path"]).exists()]
+        note = f"{len(unlisted)} thread(s) started here are not listed: no rollout written yet" if unlisted and not archived else ""
+        return Table(title, ["", "id", "name", "preview", "status", "updated", "rollout"], rows, note=note)
 
     def use(self, ref: str) -> Result:
         tid = self.resolve(ref)
@@ -421,46 +334,19 @@ class CodexSession:
             return self._thread_result("thread", thread)
         path = thread.get("path")
         if not path or not Path(path).exists():
-            why = (
-                "ephemeral"
-                if thread.get("ephemeral")
-                else "its rollout is not written yet"
-            )
+            why = "ephemeral" if thread.get("ephemeral") else "its rollout is not written yet"
             return Table(
-                f"turns of {short_id(tid)}",
-                ["id"],
-                [],
-                note=f"no turns: {why} (includeTurns was not sent: it would write the rollout)",
+                f"turns of {short_id(tid)}", ["id"], [], note=f"no turns: {why} (includeTurns was not sent: it would write the rollout)"
             )
-        full = self.call("thread/read", {"threadId": tid, "includeTurns": True})[
-            "thread"
-        ]
+        full = self.call("thread/read", {"threadId": tid, "includeTurns": True})["thread"]
         rows = []
         for turn in full.get("turns", []):
             items = turn.get("items", [])
             user = next((i for i in items if i.get("type") == "userMessage"), {})
-            agent = [
-                i.get("text", "") for i in items if i.get("type") == "agentMessage"
-            ]
-            prompt = " ".join(
-                c.get("text", "")
-                for c in user.get("content", [])
-                if isinstance(c, dict)
-            )
-            rows.append(
-                {
-                    "id": turn["id"],
-                    "status": turn.get("status"),
-                    "items": len(items),
-                    "prompt": prompt,
-                    "reply": " ".join(agent),
-                }
-            )
-        return Table(
-            f"turns of {short_id(tid)}",
-            ["id", "status", "items", "prompt", "reply"],
-            rows,
-        )
+            agent = [i.get("text", "") for i in items if i.get("type") == "agentMessage"]
+            prompt = " ".join(c.get("text", "") for c in user.get("content", []) if isinstance(c, dict))
+            rows.append({"id": turn["id"], "status": turn.get("status"), "items": len(items), "prompt": prompt, "reply": " ".join(agent)})
+        return Table(f"turns of {short_id(tid)}", ["id", "status", "items", "prompt", "reply"], rows)
 
     def archive(self, ref: str | None = None) -> Result:
         tid = self.resolve(ref)
@@ -470,14 +356,8 @@ class CodexSession:
 
     def unarchive(self, ref: str | None = None) -> Result:
         tid = self.resolve(ref)
-        thread = self._remember(
-            self.call("thread/unarchive", {"threadId": tid})["thread"]
-        )
-        return self._thread_result(
-            "thread unarchived",
-            thread,
-            note="not loaded: run %codex resume before a new turn.",
-        )
+        thread = self._remember(self.call("thread/unarchive", {"threadId": tid})["thread"])
+        return self._thread_result("thread unarchived", thread, note="not loaded: run %codex resume before a new turn.")
 
     def resume(self, ref: str | None = None) -> Result:
         tid = self.resolve(ref)
@@ -491,56 +371,32 @@ class CodexSession:
         self.current = thread["id"]
         return self._thread_result(f"fork of {short_id(tid)} (now current)", thread)
 
-    def rollback(
-        self,
-        ref: str | None = None,
-        turns: int | None = None,
-        before: str | None = None,
-    ) -> Result:
+    def rollback(self, ref: str | None = None, turns: int | None = None, before: str | None = None) -> Result:
         tid = self.resolve(ref)
         method = self.binary.rollback_method
         if method is None:
-            raise CodexUsageError(
-                f"codex {self.binary.version} has neither thread/revert nor thread/rollback"
-            )
+            raise CodexUsageError(f"codex {self.binary.version} has neither thread/revert nor thread/rollback")
         thread = self.call("thread/read", {"threadId": tid})["thread"]
         if thread.get("ephemeral"):
             raise CodexUsageError("ephemeral threads have no rollout to roll back")
         if not thread.get("path") or not Path(thread["path"]).exists():
-            raise CodexUsageError(
-                f"thread {short_id(tid)} has no turns yet: nothing to roll back"
-            )
-        ids = [
-            t["id"]
-            for t in self.call("thread/read", {"threadId": tid, "includeTurns": True})[
-                "thread"
-            ].get("turns", [])
-        ]
+            raise CodexUsageError(f"thread {short_id(tid)} has no turns yet: nothing to roll back")
+        ids = [t["id"] for t in self.call("thread/read", {"threadId": tid, "includeTurns": True})["thread"].get("turns", [])]
         if turns is not None:
             if not 1 <= turns <= len(ids):
-                raise CodexUsageError(
-                    f"cannot roll back {turns} turn(s): thread {short_id(tid)} has {len(ids)}"
-                )
+                raise CodexUsageError(f"cannot roll back {turns} turn(s): thread {short_id(tid)} has {len(ids)}")
             before = ids[-turns]
         else:
             hits = [i for i in ids if i.startswith(str(before).lower())]
             if len(hits) != 1:
-                raise CodexUsageError(
-                    f"no single turn matches {before!r}; turns: {', '.join(short_id(i) for i in ids) or 'none'}"
-                )
+                raise CodexUsageError(f"no single turn matches {before!r}; turns: {', '.join(short_id(i) for i in ids) or 'none'}")
             before = hits[0]
             turns = len(ids) - ids.index(before)
-        params = (
-            {"threadId": tid, "beforeTurnId": before}
-            if method == "thread/revert"
-            else {"threadId": tid, "numTurns": turns}
-        )
+        params = {"threadId": tid, "beforeTurnId": before} if method == "thread/revert" else {"threadId": tid, "numTurns": turns}
         result = self.call(method, params)
         thread = self._remember(result.get("thread", thread))
         res = self._thread_result(
-            f"rolled back {turns} turn(s) with {method}",
-            thread,
-            note=f"history now ends before turn {short_id(before)}",
+            f"rolled back {turns} turn(s) with {method}", thread, note=f"history now ends before turn {short_id(before)}"
         )
         res.data.update(method=method, before_turn=before, turns_removed=turns)
         return res
@@ -548,11 +404,7 @@ class CodexSession:
     def rollout(self, ref: str | None = None, title: str = "rollout on disk") -> Result:
         """The on-disk truth for one thread: files, state, lines, record types."""
         tid = self.resolve(ref)
-        files = [
-            r
-            for r in list_rollouts(self.codex_home, archived=None)
-            if r.thread_id == tid
-        ]
+        files = [r for r in list_rollouts(self.codex_home, archived=None) if r.thread_id == tid]
         expected = (self.threads.get(tid) or {}).get("path")
         base = next((r for r in files if not r.is_segment), files[0] if files else None)
         types: collections.Counter[str] = collections.Counter()
@@ -563,23 +415,9 @@ class CodexSession:
                 types.update(rec["type"] for rec in records)
                 lines += len(records) if r is base else 0
             except (CodexFixturesError, OSError, ValueError):
-                lines += (
-                    len(
-                        r.path.read_text(
-                            encoding="utf-8", errors="replace"
-                        ).splitlines()
-                    )
-                    if r is base
-                    else 0
-                )
+                lines += len(r.path.read_text(encoding="utf-8", errors="replace").splitlines()) if r is base else 0
                 types["(unreadable line)"] += 1
-        state = (
-            "archived"
-            if files and all(r.archived for r in files)
-            else "active"
-            if files
-            else "not yet written"
-        )
+        state = "archived" if files and all(r.archived for r in files) else "active" if files else "not yet written"
         data = {
             "thread": tid,
             "state": state,
@@ -600,15 +438,9 @@ class CodexSession:
             try:
                 params = json.loads(params_json)
             except json.JSONDecodeError as exc:
-                raise CodexUsageError(
-                    f"params are not valid JSON: {exc.msg} at column {exc.colno}"
-                ) from None
+                raise CodexUsageError(f"params are not valid JSON: {exc.msg} at column {exc.colno}") from None
         result = self.call(method, params)
-        if (
-            isinstance(result, dict)
-            and isinstance(result.get("thread"), dict)
-            and "id" in result["thread"]
-        ):
+        if isinstance(result, dict) and isinstance(result.get("thread"), dict) and "id" in result["thread"]:
             self._remember(result["thread"])
         return RpcResult(method, result)
 
@@ -630,10 +462,7 @@ class CodexSession:
         tid = self.resolve(ref)
         res = TurnResult(thread_id=tid, prompt=prompt)
         try:
-            started = self.call(
-                "turn/start",
-                {"threadId": tid, "input": [{"type": "text", "text": prompt}]},
-            )
+            started = self.call("turn/start", {"threadId": tid, "input": [{"type": "text", "text": prompt}]})
             res.turn_id, res.status = started["turn"]["id"], "inProgress"
             on_update(res, False)
             self._follow(res, on_update, poll, timeout)
@@ -645,18 +474,9 @@ class CodexSession:
 
     def _mine(self, res: TurnResult, note: JSONRPCNotification) -> bool:
         p = note.params or {}
-        return (
-            p.get("threadId") == res.thread_id
-            and (p.get("turnId") or (p.get("turn") or {}).get("id")) == res.turn_id
-        )
+        return p.get("threadId") == res.thread_id and (p.get("turnId") or (p.get("turn") or {}).get("id")) == res.turn_id
 
-    def _follow(
-        self,
-        res: TurnResult,
-        on_update: Callable[[TurnResult, bool], None],
-        poll: float,
-        timeout: float,
-    ) -> None:
+    def _follow(self, res: TurnResult, on_update: Callable[[TurnResult, bool], None], poll: float, timeout: float) -> None:
         """The notification pump of a live turn: every message is read in order; this turn's update ``res``."""
         deadline = time.monotonic() + timeout
         while not res.done:
@@ -664,12 +484,8 @@ class CodexSession:
                 msg = self.app.read_next_message(poll)
             except AppServerTimeoutError:
                 if time.monotonic() > deadline:
-                    raise CodexUsageError(
-                        f"turn {short_id(res.turn_id)} did not complete within {timeout:g}s"
-                    ) from None
-                on_update(
-                    res, False
-                )  # lets a throttled display catch up while the stream is quiet
+                    raise CodexUsageError(f"turn {short_id(res.turn_id)} did not complete within {timeout:g}s") from None
+                on_update(res, False)  # lets a throttled display catch up while the stream is quiet
                 continue
             except AppServerError as exc:
                 self.error = one_line(exc)
@@ -689,41 +505,23 @@ class CodexSession:
             if request.method.endswith("/requestApproval"):
                 self.app.send_response(request.id, {"decision": self.approval})
                 if res is not None:
-                    res.items.append(
-                        {
-                            "id": str(request.id),
-                            "type": "approval",
-                            "summary": request.method,
-                            "status": self.approval,
-                        }
-                    )
+                    res.items.append({"id": str(request.id), "type": "approval", "summary": request.method, "status": self.approval})
             else:
-                self.app.send_error(
-                    request.id,
-                    -32601,
-                    f"{request.method} is not supported by codex_magics",
-                )
+                self.app.send_error(request.id, -32601, f"{request.method} is not supported by codex_magics")
         except AppServerError:
             pass
 
     def _apply(self, res: TurnResult, note: JSONRPCNotification) -> None:
         p, m = note.params or {}, note.method
         if m == "item/agentMessage/delta":
-            res._messages[p.get("itemId", "")] = res._messages.get(
-                p.get("itemId", ""), ""
-            ) + p.get("delta", "")
+            res._messages[p.get("itemId", "")] = res._messages.get(p.get("itemId", ""), "") + p.get("delta", "")
         elif m in ("item/started", "item/completed"):
             item = p.get("item") or {}
             kind = item.get("type")
             if kind == "agentMessage" and m == "item/completed":
                 res._messages[item.get("id", "")] = item.get("text", "")
             elif kind not in ("agentMessage", "userMessage", "reasoning", None):
-                summary = (
-                    item.get("command")
-                    or item.get("tool")
-                    or item.get("query")
-                    or item.get("id")
-                )
+                summary = item.get("command") or item.get("tool") or item.get("query") or item.get("id")
                 entry = {
                     "id": item.get("id"),
                     "type": kind,
@@ -747,15 +545,9 @@ class CodexSession:
 
     def _interrupt(self, res: TurnResult) -> None:
         try:
-            if (
-                res.turn_id is None and self.app.is_alive()
-            ):  # interrupted while turn/start was in flight
+            if res.turn_id is None and self.app.is_alive():  # interrupted while turn/start was in flight
                 started = self.app.read_stream_until_notification_message(
-                    "turn/started",
-                    2.0,
-                    predicate=lambda n: (
-                        (n.params or {}).get("threadId") == res.thread_id
-                    ),
+                    "turn/started", 2.0, predicate=lambda n: (n.params or {}).get("threadId") == res.thread_id
                 )
                 res.turn_id = (started.params or {}).get("turn", {}).get("id")
         except (AppServerError, KeyboardInterrupt):
@@ -764,16 +556,9 @@ class CodexSession:
             res.status = "interrupted"
             return
         try:
-            rid = self.app.send_turn_interrupt_request(
-                {"threadId": res.thread_id, "turnId": res.turn_id}
-            )
+            rid = self.app.send_turn_interrupt_request({"threadId": res.thread_id, "turnId": res.turn_id})
             self.app.read_stream_until_response_or_error(rid, 10.0)
             while not res.done:
-                self._apply(
-                    res,
-                    self.app.read_stream_until_matching_notification(
-                        "turn end", lambda n: self._mine(res, n), 10.0
-                    ),
-                )
+                self._apply(res, self.app.read_stream_until_matching_notification("turn end", lambda n: self._mine(res, n), 10.0))
         except (AppServerError, KeyboardInterrupt):
             res.status = "interrupted"
