@@ -124,6 +124,9 @@ def test_start_turn_rollout_archive(ip, sandbox):
     res = ok(ip, "%%codex -o answer\nhello {not_a_variable}")
     assert isinstance(res, TurnResult) and res.status == "completed" and "sandbox" in res.text
     assert ip.user_ns["answer"] is res
+    assert res._skip_display is False  # Out[] skipped it once (shown live); later displays show it
+    inner = ok(ip, "_r = get_ipython().run_cell_magic('codex', '', 'from code'); 1\n_r")
+    assert inner.status == "completed" and inner._skip_display is False
     assert res.updates >= 3  # live updates were sent while streaming
     req = sandbox.session.server.requests[-1]
     assert "hello {not_a_variable}" in req.message_input_texts("user")  # no templating
@@ -131,7 +134,7 @@ def test_start_turn_rollout_archive(ip, sandbox):
     assert r.state == "active" and r.path == str(find_thread_path_by_id_str(home, t.id))
     assert r.lines == len(Path(r.path).read_text().splitlines())
     turns = ok(ip, "%codex read --turns")
-    assert isinstance(turns, Table) and len(turns) == 1 and "sandbox" in str(turns)
+    assert isinstance(turns, Table) and len(turns) == 2 and "sandbox" in str(turns)
     a = ok(ip, f"%codex archive {t.id[:13]}")
     assert a.state == "archived" and find_archived_thread_path_by_id_str(home, t.id) is not None
     listed = ok(ip, "%codex threads --archived")

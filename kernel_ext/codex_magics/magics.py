@@ -280,6 +280,12 @@ class CodexMagics(Magics):
         out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
         if a.out:
             self.shell.user_ns[a.out] = out
+
+        def shown(*_: Any) -> None:  # after this cell, displaying the result shows it again
+            out._skip_display = False
+            self.shell.events.unregister("post_run_cell", shown)
+
+        self.shell.events.register("post_run_cell", shown)
         return out
 
 
