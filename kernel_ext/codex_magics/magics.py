@@ -166,7 +166,7 @@ class CodexMagics(Magics):
         """THREAD may name a Python variable holding a thread result (``%codex archive t``) or an id string."""
         value = self.shell.user_ns.get(ref) if ref.isidentifier() else None
         value = getattr(value, "id", None) or getattr(value, "thread_id", None) or value
-        return value if isinstance(value, str) and value else ref
+        return value if isinstance(value, str) and value and not value.strip("0123456789abcdefABCDEF-") else ref
 
     def _need(self) -> CodexSession:
         if self.session is None:
