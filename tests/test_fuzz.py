@@ -123,6 +123,8 @@ def test_malformed_http_always_gets_an_error_status_is_recorded_and_the_server_s
     status = int(status_line.split()[1])
     assert 400 <= status <= 599, f"{request[:80]!r} got {status_line!r}"
     assert len(mock_server.problems) > before, f"{request[:80]!r} was not recorded as a problem"
+    alive = _raw_exchange(mock_server.port, _post(b'{"model": "m", "input": "hi"}'))
+    assert alive.startswith(b"HTTP/1.1 200") and b"still alive" in alive, alive[:120]
 
 
 def test_server_still_serves_after_the_fuzzing(mock_server):
