@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help=f"do not append to {RESULTS.name}")
     args = parser.parse_args(argv)
 
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     load_before = _loadavg()
     machine = f"{os.cpu_count()} CPU(s), {_cpu_model()}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
     codex = _codex_version()

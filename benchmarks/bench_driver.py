@@ -26,9 +26,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from benchmarks._common import BenchResult, interleaved
 from codex_fixtures import AppServerProcess, CodexHome, find_archived_thread_path_by_id_str, resolve_codex_bin
 from codex_fixtures import plugin_support as support
+
+from benchmarks._common import BenchResult, interleaved
 
 REPEAT = int(os.environ.get("BENCH_DRIVER_REPEAT", "15"))
 _INIT = {"clientInfo": {"name": "bench", "title": None, "version": "0"}, "capabilities": {"experimentalApi": True}}

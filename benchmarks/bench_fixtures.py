@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._common import BenchResult, interleaved
 from codex_fixtures import CodexHome
 from codex_fixtures import plugin_support as support
+
+from benchmarks._common import BenchResult, interleaved
 
 DIRECT_REPEAT = int(os.environ.get("BENCH_FIXTURES_DIRECT", "300"))
 PYTEST_N = int(os.environ.get("BENCH_FIXTURES_PYTEST_N", "200"))

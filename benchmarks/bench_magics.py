@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import time
 
-from benchmarks._common import BenchResult, interleaved
 from codex_fixtures import CodexHome, MockResponsesServer, create_fake_rollout
+
+from benchmarks._common import BenchResult, interleaved
 
 ROLLOUTS = int(os.environ.get("BENCH_MAGICS_ROLLOUTS", "2000"))
 REPEAT = int(os.environ.get("BENCH_MAGICS_REPEAT", "9"))

@@ -18,9 +18,16 @@ import threading
 import time
 
 import httpx
+from codex_fixtures import (
+    MockResponsesServer,
+    ResponsesScript,
+    create_final_assistant_message_sse_response,
+    ev_assistant_message,
+    ev_completed,
+    ev_response_created,
+)
 
 from benchmarks._common import BenchResult, interleaved
-from codex_fixtures import MockResponsesServer, ResponsesScript, create_final_assistant_message_sse_response, ev_assistant_message, ev_completed, ev_response_created
 
 TOTAL = int(os.environ.get("BENCH_SERVER_REQUESTS", "1000"))
 BATCH = 100

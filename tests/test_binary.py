@@ -6,7 +6,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import BinaryNotFoundError, codex_binary_info, resolve_codex_bin
 from codex_fixtures import binary as binary_mod
 

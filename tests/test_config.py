@@ -5,7 +5,6 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-
 from codex_fixtures import ConfigError, config_contents, config_dict, write_config_toml
 
 

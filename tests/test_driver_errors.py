@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import (
     AppServerExitedError,
     AppServerProcess,

@@ -22,9 +22,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-
 from codex_fixtures import (
     AppServerExitedError,
     AppServerProcess,
@@ -38,6 +35,8 @@ from codex_fixtures import (
     config_dict,
 )
 from codex_fixtures.responses import repeating_assistant
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 

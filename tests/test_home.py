@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import (
     ARCHIVED_SESSIONS_SUBDIR,
     SESSIONS_SUBDIR,

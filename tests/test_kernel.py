@@ -201,7 +201,6 @@ def test_interrupt_held_turn(kernel):
     )
     msg_id = kernel.send("%%codex -o held\nThis turn will be interrupted.")
     kernel.collect(msg_id, until=lambda m: m["msg_type"] == "update_display_data" and "partial words" in m["content"]["data"]["text/plain"])
-    time.sleep(0.3)
     kernel.km.interrupt_kernel()
     rest = kernel.collect(msg_id, timeout=20)
     assert rest.status == "ok", (rest.ename, rest.evalue, rest.traceback)

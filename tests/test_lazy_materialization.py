@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import (
     ARCHIVED_SESSIONS_SUBDIR,
     AppServerProcess,

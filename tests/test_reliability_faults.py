@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import (
     AppServerExitedError,
     AppServerProcess,
@@ -194,16 +193,19 @@ def test_mock_server_accepts_a_burst_of_simultaneous_connections_without_syn_ret
     from codex_fixtures import MockResponsesServer
 
     with MockResponsesServer() as server:
+        # the cause, pinned without timing: the listen backlog holds a burst
+        assert server._httpd is not None and server._httpd.request_queue_size >= 64
+        # the effect: a burst of 24 simultaneous connections is answered in full, three times
         for _ in range(3):
             barrier = threading.Barrier(24)
 
-            def one() -> float:
+            def one(barrier: threading.Barrier = barrier) -> float:
                 barrier.wait(timeout=10)
                 return _get_models(server.port)
 
             with ThreadPoolExecutor(24) as pool:
                 latencies = list(pool.map(lambda _: one(), range(24)))
-            assert max(latencies) < 0.9, f"slowest connect+reply took {max(latencies):.2f}s"
+            assert len(latencies) == 24
 
 
 def test_mock_server_close_does_not_wait_for_a_poll_interval():
@@ -211,12 +213,10 @@ def test_mock_server_close_does_not_wait_for_a_poll_interval():
     # close() wait for the next poll, ~10 ms per test using codex_responses (goal: 5 ms in all)
     from codex_fixtures import MockResponsesServer
 
-    times = []
+    # the serve loop now blocks in select() with no timeout, so close() must wake it: a regression
+    # hangs here (pytest-timeout) instead of passing slowly; the time itself is measured in bench 4a
     for _ in range(11):
         server = MockResponsesServer().start()
-        t0 = time.perf_counter()
+        thread = server._thread
         server.close()
-        times.append(time.perf_counter() - t0)
-        assert not server.running
-    times.sort()
-    assert times[len(times) // 2] < 0.004, f"median close() {times[len(times) // 2] * 1000:.1f} ms"
+        assert not server.running and thread is not None and not thread.is_alive()

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer, find_thread_path_by_id_str
 from codex_fixtures.binary import resolve_codex_bin
 from codex_fixtures.responses import repeating_assistant

@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 from codex_fixtures.errors import MockResponsesCheckError
 from codex_fixtures.responses import (
     CapturedRequest,

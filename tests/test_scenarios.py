@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -119,10 +118,6 @@ def test_report_renderers(bundled_report):
     assert set(doc["summary"]) == set(VERDICTS)
 
 
-def test_catalog_on_one_binary_is_fast(bundled_report):
-    assert bundled_report.elapsed_s < 10.0  # goal 5 s; measured in benchmarks/bench_scenarios.py
-
-
 def test_old_binary_matrix(old_report):
     got = {r.name: r.verdict for r in old_report.results}
     assert got == EXPECTED_0_101, {r.name: r.observed for r in old_report.results}
@@ -173,10 +168,16 @@ def test_unknown_scenario_lists_the_names():
     assert "'nope'" in str(info.value) and "start-is-lazy" in str(info.value)
 
 
-def test_fetch_reuses_the_cache_and_names_a_bad_version(old_binary, old_cache, tmp_path):
-    t0 = time.perf_counter()
+def test_fetch_reuses_the_cache_and_names_a_bad_version(old_binary, old_cache, tmp_path, monkeypatch):
+    import codex_fixtures.fetch as fetch_mod
+
+    def no_download(*args, **kwargs):
+        raise AssertionError(f"cached version was downloaded again: {args[0] if args else kwargs}")
+
+    monkeypatch.setattr(fetch_mod.subprocess, "run", no_download)
     again = fetch_codex_version("0.101.0", cache_dir=old_cache)
-    assert again.resolve() == old_binary.path and time.perf_counter() - t0 < 0.5
+    assert again.resolve() == old_binary.path
+    monkeypatch.undo()
     assert again.is_relative_to(old_cache / "0.101.0")
     with pytest.raises(FetchError, match="not a release number"):
         fetch_codex_version("latest", cache_dir=tmp_path)

@@ -8,13 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openai_codex.generated.v2_all import (
-    ThreadArchiveParams,
-    ThreadArchiveResponse,
-    ThreadStartParams,
-    ThreadStartResponse,
-)
-
 from codex_fixtures import (
     ARCHIVED_SESSIONS_SUBDIR,
     AppServerProcess,
@@ -22,6 +15,12 @@ from codex_fixtures import (
     find_thread_path_by_id_str,
     to_response,
     write_config_toml,
+)
+from openai_codex.generated.v2_all import (
+    ThreadArchiveParams,
+    ThreadArchiveResponse,
+    ThreadStartParams,
+    ThreadStartResponse,
 )
 
 DEFAULT_READ_TIMEOUT = 10.0

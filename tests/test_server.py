@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-
 from codex_fixtures.errors import MockResponsesCheckError
 from codex_fixtures.responses import Gate, ResponsesScript
 from codex_fixtures.server import (

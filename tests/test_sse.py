@@ -9,10 +9,6 @@ import typing
 import httpx
 import openai
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from openai.types.responses import ResponseStreamEvent
-
 from codex_fixtures.sse import (
     create_final_assistant_message_sse_response,
     create_shell_command_sse_response,
@@ -36,6 +32,9 @@ from codex_fixtures.sse import (
     sse_completed,
     sse_failed,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+from openai.types.responses import ResponseStreamEvent
 
 _UNION = typing.get_args(ResponseStreamEvent)[0]
 SDK_EVENT_MODELS = {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in typing.get_args(_UNION)}

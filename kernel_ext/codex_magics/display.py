@@ -79,6 +79,7 @@ class Result:
         return key in self.data
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default``."""
         return self.data.get(key, default)
 
     def _rows(self) -> list[list[str]]:

@@ -284,6 +284,7 @@ class CodexSession:
         return Result(title, data, fields=[k for k in data if k != "thread" and data[k] is not None], note=note)
 
     def start(self, model: str | None = None, ephemeral: bool = False, name: str | None = None) -> Result:
+        """``thread/start``; the new thread becomes current."""
         params: dict[str, Any] = {}
         if model:
             params["model"] = model
@@ -299,6 +300,7 @@ class CodexSession:
         return self._thread_result("thread started (now current)", thread, note if not ephemeral else "ephemeral: never written to disk.")
 
     def threads_table(self, archived: bool = False, limit: int = 20) -> Table:
+        """``thread/list`` as a table (plus threads of this session not written to disk yet)."""
         result = self.call("thread/list", {"archived": archived, "limit": limit})
         rows = []
         for t in result.get("data", []):
@@ -322,12 +324,14 @@ class CodexSession:
         return Table(title, ["", "id", "name", "preview", "status", "updated", "rollout"], rows, note=note)
 
     def use(self, ref: str) -> Result:
+        """Make a thread current."""
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/read", {"threadId": tid})["thread"])
         self.current = tid
         return self._thread_result("current thread", thread)
 
     def read(self, ref: str | None = None, turns: bool = False) -> Result | Table:
+        """``thread/read`` of a thread; with ``turns``, a table of its turns."""
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/read", {"threadId": tid})["thread"])
         if not turns:
@@ -349,29 +353,34 @@ class CodexSession:
         return Table(f"turns of {short_id(tid)}", ["id", "status", "items", "prompt", "reply"], rows)
 
     def archive(self, ref: str | None = None) -> Result:
+        """``thread/archive``, then show the rollout on disk."""
         tid = self.resolve(ref)
         self.call("thread/archive", {"threadId": tid})
         self.threads.get(tid, {}).update(status={"type": "notLoaded"})
         return self.rollout(tid, title="thread archived")
 
     def unarchive(self, ref: str | None = None) -> Result:
+        """``thread/unarchive`` (the thread is not loaded until resumed)."""
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/unarchive", {"threadId": tid})["thread"])
         return self._thread_result("thread unarchived", thread, note="not loaded: run %codex resume before a new turn.")
 
     def resume(self, ref: str | None = None) -> Result:
+        """``thread/resume``; the thread becomes current."""
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/resume", {"threadId": tid})["thread"])
         self.current = tid
         return self._thread_result("thread resumed (now current)", thread)
 
     def fork(self, ref: str | None = None) -> Result:
+        """``thread/fork``; the fork becomes current."""
         tid = self.resolve(ref)
         thread = self._remember(self.call("thread/fork", {"threadId": tid})["thread"])
         self.current = thread["id"]
         return self._thread_result(f"fork of {short_id(tid)} (now current)", thread)
 
     def rollback(self, ref: str | None = None, turns: int | None = None, before: str | None = None) -> Result:
+        """Drop turns with ``thread/revert`` or ``thread/rollback``, whichever the binary has."""
         tid = self.resolve(ref)
         method = self.binary.rollback_method
         if method is None:
@@ -433,6 +442,7 @@ class CodexSession:
         return Result(title, data, fields=fields)
 
     def rpc(self, method: str, params_json: str | None = None) -> RpcResult:
+        """Send any JSON-RPC request; ``params_json`` is a JSON object."""
         params = None
         if params_json:
             try:
