@@ -66,6 +66,8 @@ def test_accepts_a_server_object_with_uri():
         ({"features": {"plugins": "no"}}, "feature 'plugins' must be true or false"),
         ({"model": ""}, "must not be empty"),
         ({"extra": {1: 2}}, "config keys must be strings"),
+        ({"stream_max_retries": 2**64}, "config value model_providers.mock_provider.stream_max_retries = 18446744073709551616 does not fit"),
+        ({"extra": {"t": {"xs": [1, -(2**63) - 1]}}}, "config value t.xs[1]"),
         ({"extra": {"x": {1: 2}}}, "config cannot be written as TOML"),
     ],
 )
