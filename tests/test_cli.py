@@ -124,7 +124,7 @@ def test_version_no_registry_has(capsys, tmp_path, monkeypatch):
     rc, _, err = run_cli(capsys, "run", "--quiet", "--codex-version", "0.0.1-nonexistent")
     assert rc == 2
     line = one_line_error(err)
-    assert "codex 0.0.1-nonexistent" in line and "npm" in line and "PyPI" in line
+    assert "codex 0.0.1-nonexistent" in line and "npm" in line and "PyPI" in line and "from versions" not in line
     assert not (tmp_path / "codex-threadkit" / "codex" / "0.0.1-nonexistent").exists()
 
 
@@ -135,3 +135,65 @@ def test_check_rejects_a_file_that_is_not_a_report(capsys, tmp_path):
     assert rc == 2 and "not a codex-repro report" in one_line_error(err)
     rc, _, err = run_cli(capsys, "check", str(tmp_path / "missing.json"))
     assert rc == 2 and "baseline not found" in one_line_error(err)
+
+
+def test_malformed_version_fails_before_anything_is_fetched(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    rc, _, err = run_cli(capsys, "run", "--codex-version", "latest")
+    assert rc == 2
+    assert "'latest' is not a release number" in one_line_error(err)  # no "fetching codex latest" progress line
+    assert not (tmp_path / "codex-threadkit").exists()
+
+
+def test_directory_as_binary(capsys, tmp_path):
+    rc, _, err = run_cli(capsys, "run", "--codex-bin", str(tmp_path))
+    assert rc == 2 and "is not a file" in one_line_error(err)
+
+
+@pytest.mark.parametrize("doc", [
+    {"schema_version": 1, "binaries": [{"label": "x", "version": "0.163.0"}], "scenarios": [], "results": [{}]},
+    {"schema_version": 1, "binaries": "0.163.0", "scenarios": [], "results": []},
+    {"schema_version": 1},
+])
+def test_check_rejects_a_malformed_report(capsys, tmp_path, doc):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    rc, _, err = run_cli(capsys, "check", str(path))
+    assert rc == 2 and "malformed codex-repro report" in one_line_error(err)
+
+
+def test_check_refuses_a_report_without_results(capsys, tmp_path):
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps({"schema_version": 1, "binaries": [], "scenarios": [], "results": []}))
+    rc, _, err = run_cli(capsys, "check", str(path))
+    assert rc == 2 and "no results to check against" in one_line_error(err)
+
+
+def test_registry_errors_are_trimmed_to_the_telling_part():
+    from codex_fixtures.fetch import _first_line
+
+    npm = ("npm error code ETARGET\nnpm error notarget No matching version found for @openai/codex@0.0.1.\n"
+           "npm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n")
+    pip = ("ERROR: Could not find a version that satisfies the requirement openai-codex-cli-bin==0.0.1 "
+           "(from versions: 0.131.0a8, 0.133.0, 0.134.0, 0.135.0, 0.136.0, 0.137.0, 0.138.0, 0.139.0, 0.140.0)\n"
+           "ERROR: No matching distribution found for openai-codex-cli-bin==0.0.1\n")
+    assert _first_line(npm) == "No matching version found for @openai/codex@0.0.1"
+    assert _first_line(pip) == "Could not find a version that satisfies the requirement openai-codex-cli-bin==0.0.1"
+
+
+def test_fetch_reports_a_download_only_when_the_cache_misses(tmp_path, monkeypatch):
+    import codex_fixtures.fetch as fetch_mod
+
+    def fake_npm(version, work, timeout):
+        binary = work / "bin" / "codex"
+        binary.parent.mkdir()
+        binary.write_text("#!/bin/sh\n")
+        binary.chmod(0o755)
+        return binary, ""
+
+    monkeypatch.setattr(fetch_mod, "_via_npm", fake_npm)
+    downloads = []
+    first = fetch_mod.fetch_codex_version("v9.9.9", cache_dir=tmp_path, on_download=downloads.append)
+    again = fetch_mod.fetch_codex_version("9.9.9", cache_dir=tmp_path, on_download=downloads.append)
+    assert first == again and first.is_relative_to(tmp_path / "9.9.9")
+    assert downloads == ["9.9.9"]
