@@ -8,6 +8,8 @@ PYTEST_ARGS ?=
 .PHONY: install demo test bench clean
 
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "codex-threadkit needs Python 3.11+ ($(PYTHON) is missing or older): run make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	@touch $(STAMP)
