@@ -12,12 +12,19 @@ malformed lines or crash on cue). The behaviour is chosen with the
 * ``partial``   - answers ``initialize``, then writes half a line and hangs
 * ``error``     - answers every request after ``initialize`` with a JSON-RPC error -32600
 * ``notify``    - before each answer, sends a notification and a server request with the same id
+* ``stubborn``  - answers ``initialize``, then ignores SIGTERM and stdin EOF and hangs
+* ``orphan``    - answers ``initialize``, starts a grandchild in its own session that keeps
+  stdout open (its pid goes to ``$FAKE_PEER_PIDFILE``), then exits 0
+* ``delayed``   - answers request ``n`` only after request ``n + 1`` arrived (answers come
+  in reverse order of the requests; for concurrent-wait tests)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 
@@ -29,13 +36,31 @@ def send(obj: dict) -> None:
 
 def main() -> int:
     mode = os.environ.get("FAKE_PEER_MODE", "ok")
+    held: list[int] = []
     for line in sys.stdin:
         msg = json.loads(line)
         if "id" not in msg:
             continue  # notifications (initialized)
         rid, method = msg["id"], msg.get("method")
         if method == "initialize":
+            if mode == "orphan":  # the pid file exists before the handshake completes
+                child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+                with open(os.environ["FAKE_PEER_PIDFILE"], "w") as fh:
+                    fh.write(str(child.pid))
             send({"id": rid, "result": {"userAgent": "fake/0.0.0"}})
+            if mode == "stubborn":
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                while True:
+                    time.sleep(3600)
+            if mode == "orphan":
+                os._exit(0)
+            continue
+        if mode == "delayed":
+            held.append(rid)
+            if len(held) == 2:
+                for old in reversed(held):
+                    send({"id": old, "result": {"n": old}})
+                held.clear()
             continue
         if mode == "eof":
             sys.stdout.close()

@@ -156,3 +156,115 @@ def test_cwd_is_an_empty_dir_outside_any_git_repo(fake_home, fake_peer_bin):
         assert list(app.cwd.iterdir()) == []
         for parent in [app.cwd, *app.cwd.parents]:
             assert not (parent / ".git").exists()
+
+
+def _close_in_thread(app: AppServerProcess, bound: float) -> tuple[bool, list[object]]:
+    """Run ``app.close()`` on a thread; (returned within ``bound`` s, [exit code or exception])."""
+    import threading
+
+    out: list[object] = []
+
+    def run() -> None:
+        try:
+            out.append(app.close())
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            out.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=bound)
+    return not worker.is_alive(), out
+
+
+def test_close_kills_a_server_that_ignores_stdin_eof_and_sigterm(fake_home, fake_peer_bin):
+    app = peer(fake_home, fake_peer_bin, "stubborn")
+    returned, out = _close_in_thread(app, bound=20)
+    assert returned, "close() hung on a server ignoring EOF and SIGTERM"
+    assert out == [-9]  # SIGKILL after SIGTERM was ignored
+    assert not app.is_alive()
+
+
+def test_close_returns_while_an_escaped_grandchild_holds_stdout(tmp_path, fake_home, fake_peer_bin):
+    import os
+    import signal
+
+    pid_file = tmp_path / "grandchild.pid"
+    app = AppServerProcess(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": "orphan", "FAKE_PEER_PIDFILE": str(pid_file)})
+    try:
+        app.initialize(timeout=5)
+        assert pid_file.exists(), "the fake peer did not start its grandchild"
+        # the grandchild sleeps 120 s with the peer's stdout open; close() must not wait for it
+        returned, out = _close_in_thread(app, bound=20)
+        assert returned, "close() blocked on a stdout pipe kept open by a grandchild"
+        assert out == [0]
+    finally:
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        app.close()
+
+
+def test_two_threads_wait_on_different_ids_and_each_gets_its_own(fake_home, fake_peer_bin):
+    import threading
+
+    with peer(fake_home, fake_peer_bin, "delayed") as app:
+        got: dict[str, object] = {}
+
+        def wait(name: str, rid: int) -> None:
+            try:
+                got[name] = app.read_stream_until_response_message(rid, timeout=10).result
+            except Exception as exc:  # noqa: BLE001 - asserted below
+                got[name] = exc
+
+        first = app.send_request("thread/read", {})
+        waiter_a = threading.Thread(target=wait, args=("a", first), daemon=True)
+        waiter_a.start()
+        second = app.send_request("thread/list", {})  # the peer now answers second, then first
+        waiter_b = threading.Thread(target=wait, args=("b", second), daemon=True)
+        waiter_b.start()
+        waiter_a.join(timeout=15)
+        waiter_b.join(timeout=15)
+        assert got == {"a": {"n": first}, "b": {"n": second}}
+        assert app.clear_message_buffer() == []
+
+
+def test_codex_home_object_is_accepted(fake_peer_bin):
+    from codex_fixtures import CodexHome
+
+    with CodexHome() as home, AppServerProcess(home, codex_bin=fake_peer_bin) as app:
+        assert app.codex_home == home.path
+        app.initialize(timeout=5)
+
+
+def test_bad_codex_home_type_is_a_one_line_type_error(fake_peer_bin):
+    with pytest.raises(TypeError, match="^codex_home must be a path or a CodexHome, not int$"):
+        AppServerProcess(5, codex_bin=fake_peer_bin)  # type: ignore[arg-type]
+
+
+def test_params_that_are_not_json_name_the_method(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "ok") as app:
+        with pytest.raises(TypeError, match=r"^thread/start: params are not JSON-serialisable \(Object of type PosixPath"):
+            app.send_thread_start_request({"cwd": Path("/tmp")})
+        with pytest.raises(TypeError, match="params must be a dict .* not int"):
+            app.send_request("thread/list", 5)
+        # a Mapping that is not a dict is sent as an object; the process still works
+        import types
+
+        rid = app.send_request("thread/list", types.MappingProxyType({"limit": 1}))
+        assert app.read_stream_until_response_message(rid, timeout=5).result["params"] == {"limit": 1}
+
+
+def test_initialize_sends_empty_capabilities_when_asked(fake_home, fake_peer_bin):
+    with AppServerProcess(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": "ok"}) as app:
+        app.initialize(capabilities={}, timeout=5)
+        assert '"capabilities":{}' in app.transcript[0]
+
+
+def test_waiting_after_close_says_closed(fake_home, fake_peer_bin):
+    app = peer(fake_home, fake_peer_bin, "silent")
+    rid = app.send_request("thread/list", {})
+    app.close()
+    with pytest.raises(AppServerExitedError, match="^AppServerProcess was closed; nothing more will arrive for the answer to request 1"):
+        app.read_stream_until_response_message(rid, timeout=5)
