@@ -3,11 +3,11 @@
 A :class:`CodexSession` owns either a *sandbox* (a loopback mock Responses
 API, a temp CODEX_HOME with the hermetic config, and a real ``codex
 app-server``) or a *connection* to a real CODEX_HOME. It tracks the current
-thread, resolves id prefixes (with "did you mean"), runs live turns by
-pumping the driver's notifications, and reads the on-disk rollouts. Every
+thread, resolves id prefixes (with "did you mean"), runs live turns
+(:mod:`.turns`) and reads the on-disk rollouts (:mod:`.rollouts`). Every
 user mistake or app-server error becomes :class:`CodexUsageError` with one
-line; the magics turn it into IPython's ``UsageError``. ``close()`` (also at
-interpreter exit) stops everything it started.
+line (:mod:`.errors`); the magics turn it into IPython's ``UsageError``.
+``close()`` (also at interpreter exit) stops everything it started.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import re
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,13 @@ from codex_fixtures import (
     ResponsesScript,
     ScriptedReply,
     codex_binary_info,
-    list_rollouts,
-    read_rollout,
 )
 from codex_fixtures.sse import ev_assistant_message, ev_completed, ev_response_created
 
 from .display import Result, RpcResult, Table, TurnResult, short_id
+from .errors import CodexUsageError, one_line
+from .rollouts import ROLLOUT_FIELDS, rollout_state
+from .turns import LiveTurn, OnUpdate, answer_request
 
 __all__ = ["DEFAULT_REPLY", "CodexSession", "CodexUsageError", "one_line"]
 
@@ -52,25 +53,6 @@ _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 _HEXISH_RE = re.compile(r"^[0-9a-f-]+$")
 _PASSED_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL")
 _LIVE: weakref.WeakSet[CodexSession] = weakref.WeakSet()
-
-
-class CodexUsageError(Exception):
-    """A one-line, user-facing error (bad input, or the app-server said no)."""
-
-
-def one_line(exc: BaseException) -> str:
-    """A short single-line description of a driver / app-server error."""
-    if isinstance(exc, JSONRPCRemoteError):
-        msg = exc.rpc_message.split(", expected one of")[0]
-        msg = msg if len(msg) <= 300 else msg[:299] + "…"
-        return f"{exc.method or 'request'} failed: JSON-RPC {exc.code}: {msg}"
-    if isinstance(exc, AppServerExitedError):
-        tail = (exc.stderr_tail or "").strip().splitlines()
-        last = f" — {tail[-1][:160]}" if tail else ""
-        return f"app-server exited (exit code {exc.exit_code}){last}"
-    if isinstance(exc, AppServerError):
-        return exc.summary.splitlines()[0]
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _streamed_reply(text: str, delay: float) -> ScriptedReply:
@@ -181,7 +163,7 @@ class CodexSession:
             if isinstance(msg, JSONRPCNotification):
                 self.notifications.append(msg)
             elif isinstance(msg, JSONRPCRequest) and self.app.is_alive():
-                self._answer(msg)
+                answer_request(self.app, msg, self.approval)
 
     def _check_alive(self) -> None:
         if self.closed:
@@ -411,35 +393,10 @@ class CodexSession:
         return res
 
     def rollout(self, ref: str | None = None, title: str = "rollout on disk") -> Result:
-        """The on-disk truth for one thread: files, state, lines, record types."""
+        """The on-disk truth for one thread: files, state, lines, record types (see :mod:`.rollouts`)."""
         tid = self.resolve(ref)
-        files = [r for r in list_rollouts(self.codex_home, archived=None) if r.thread_id == tid]
-        expected = (self.threads.get(tid) or {}).get("path")
-        base = next((r for r in files if not r.is_segment), files[0] if files else None)
-        types: collections.Counter[str] = collections.Counter()
-        lines = 0
-        for r in files:
-            try:
-                records = read_rollout(r.path)
-                types.update(rec["type"] for rec in records)
-                lines += len(records) if r is base else 0
-            except (CodexFixturesError, OSError, ValueError):
-                lines += len(r.path.read_text(encoding="utf-8", errors="replace").splitlines()) if r is base else 0
-                types["(unreadable line)"] += 1
-        state = "archived" if files and all(r.archived for r in files) else "active" if files else "not yet written"
-        data = {
-            "thread": tid,
-            "state": state,
-            "exists": bool(files),
-            "archived": bool(files) and all(r.archived for r in files),
-            "path": str(base.path) if base else expected,
-            "lines": lines,
-            "segments": sum(1 for r in files if r.is_segment),
-            "record_types": dict(types),
-            "files": [str(r.path) for r in files],
-        }
-        fields = ["thread", "state", "path", "lines", "segments", "record_types"]
-        return Result(title, data, fields=fields)
+        data = rollout_state(self.codex_home, tid, (self.threads.get(tid) or {}).get("path"))
+        return Result(title, data, fields=ROLLOUT_FIELDS)
 
     def rpc(self, method: str, params_json: str | None = None) -> RpcResult:
         """Send any JSON-RPC request; ``params_json`` is a JSON object."""
@@ -459,116 +416,28 @@ class CodexSession:
         self,
         ref: str | None,
         prompt: str,
-        on_update: Callable[[TurnResult, bool], None] = lambda r, final: None,
+        on_update: OnUpdate = lambda r, final: None,
         *,
         poll: float = 0.1,
         timeout: float = 300.0,
     ) -> TurnResult:
-        """Start a turn and follow it to ``turn/completed``, calling ``on_update``.
+        """Start a turn and follow it to ``turn/completed``, calling ``on_update`` (see :mod:`.turns`).
 
         A KeyboardInterrupt sends ``turn/interrupt`` and returns the partial
         result with the server's final status (normally ``interrupted``).
         """
         tid = self.resolve(ref)
         res = TurnResult(thread_id=tid, prompt=prompt)
+        live = LiveTurn(self.app, res, on_update, approval=self.approval, park=self.notifications.append)
         try:
             started = self.call("turn/start", {"threadId": tid, "input": [{"type": "text", "text": prompt}]})
             res.turn_id, res.status = started["turn"]["id"], "inProgress"
             on_update(res, False)
-            self._follow(res, on_update, poll, timeout)
+            live.follow(poll, timeout)
+        except AppServerError as exc:  # from follow(): the app-server died or the stream broke
+            self.error = one_line(exc)
+            raise CodexUsageError(self.error) from None
         except KeyboardInterrupt:
-            res.interrupted = True
-            self._interrupt(res)
+            live.interrupt()
         on_update(res, True)
         return res
-
-    def _mine(self, res: TurnResult, note: JSONRPCNotification) -> bool:
-        p = note.params or {}
-        return p.get("threadId") == res.thread_id and (p.get("turnId") or (p.get("turn") or {}).get("id")) == res.turn_id
-
-    def _follow(self, res: TurnResult, on_update: Callable[[TurnResult, bool], None], poll: float, timeout: float) -> None:
-        """The notification pump of a live turn: every message is read in order; this turn's update ``res``."""
-        deadline = time.monotonic() + timeout
-        while not res.done:
-            try:
-                msg = self.app.read_next_message(poll)
-            except AppServerTimeoutError:
-                if time.monotonic() > deadline:
-                    raise CodexUsageError(f"turn {short_id(res.turn_id)} did not complete within {timeout:g}s") from None
-                on_update(res, False)  # lets a throttled display catch up while the stream is quiet
-                continue
-            except AppServerError as exc:
-                self.error = one_line(exc)
-                raise CodexUsageError(self.error) from None
-            if isinstance(msg, JSONRPCRequest):
-                self._answer(msg, res)
-            elif isinstance(msg, JSONRPCNotification):
-                if self._mine(res, msg):
-                    self._apply(res, msg)
-                    on_update(res, False)
-                else:
-                    self.notifications.append(msg)
-
-    def _answer(self, request: JSONRPCRequest, res: TurnResult | None = None) -> None:
-        """Answer a server-to-client request: approvals get ``self.approval``, anything else an error."""
-        try:
-            if request.method.endswith("/requestApproval"):
-                self.app.send_response(request.id, {"decision": self.approval})
-                if res is not None:
-                    res.items.append({"id": str(request.id), "type": "approval", "summary": request.method, "status": self.approval})
-            else:
-                self.app.send_error(request.id, -32601, f"{request.method} is not supported by codex_magics")
-        except AppServerError:
-            pass
-
-    def _apply(self, res: TurnResult, note: JSONRPCNotification) -> None:
-        p, m = note.params or {}, note.method
-        if m == "item/agentMessage/delta":
-            res._messages[p.get("itemId", "")] = res._messages.get(p.get("itemId", ""), "") + p.get("delta", "")
-        elif m in ("item/started", "item/completed"):
-            item = p.get("item") or {}
-            kind = item.get("type")
-            if kind == "agentMessage" and m == "item/completed":
-                res._messages[item.get("id", "")] = item.get("text", "")
-            elif kind not in ("agentMessage", "userMessage", "reasoning", None):
-                summary = item.get("command") or item.get("tool") or item.get("query") or item.get("id")
-                entry = {
-                    "id": item.get("id"),
-                    "type": kind,
-                    "summary": summary,
-                    "status": item.get("status"),
-                    "exit_code": item.get("exitCode"),
-                    "output": item.get("aggregatedOutput"),
-                }
-                old = next((i for i in res.items if i["id"] == entry["id"]), None)
-                old.update(entry) if old else res.items.append(entry)
-        elif m == "thread/tokenUsage/updated":
-            res.usage = (p.get("tokenUsage") or {}).get("last")
-        elif m == "error":
-            res.error = (p.get("error") or {}).get("message")
-        elif m == "turn/completed":
-            turn = p.get("turn") or {}
-            res.status = turn.get("status") or "completed"
-            if turn.get("error"):
-                res.error = turn["error"].get("message")
-        res.text = "\n\n".join(t for t in res._messages.values() if t)
-
-    def _interrupt(self, res: TurnResult) -> None:
-        try:
-            if res.turn_id is None and self.app.is_alive():  # interrupted while turn/start was in flight
-                started = self.app.read_stream_until_notification_message(
-                    "turn/started", 2.0, predicate=lambda n: (n.params or {}).get("threadId") == res.thread_id
-                )
-                res.turn_id = (started.params or {}).get("turn", {}).get("id")
-        except (AppServerError, KeyboardInterrupt):
-            pass
-        if res.turn_id is None or not self.app.is_alive():
-            res.status = "interrupted"
-            return
-        try:
-            rid = self.app.send_turn_interrupt_request({"threadId": res.thread_id, "turnId": res.turn_id})
-            self.app.read_stream_until_response_or_error(rid, 10.0)
-            while not res.done:
-                self._apply(res, self.app.read_stream_until_matching_notification("turn end", lambda n: self._mine(res, n), 10.0))
-        except (AppServerError, KeyboardInterrupt):
-            res.status = "interrupted"
