@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from codex_fixtures.errors import MockResponsesCheckError
@@ -22,6 +23,7 @@ from codex_fixtures.sse import (
     create_final_assistant_message_sse_response,
     ev_assistant_message,
     ev_completed,
+    ev_function_call,
     ev_response_created,
     parse_sse,
     sse,
@@ -115,26 +117,74 @@ def test_malformed_json_is_400_a_problem_and_keeps_the_reply() -> None:
     script = sequence([three_events()])
     assert post(script, b"{not json").status == 400
     assert post(script).status == 200
-    with pytest.raises(MockResponsesCheckError, match=r"request #1 POST /v1/responses: body is not JSON"):
+    with pytest.raises(MockResponsesCheckError, match=r"request #1 POST /v1/responses: body is not JSON") as info:
         script.check()
+    assert "9 bytes starting b'{not json'" in str(info.value)  # enough to recognise the body
+
+
+def test_unused_replies_are_listed_with_what_they_say() -> None:
+    script = sequence(
+        [
+            create_final_assistant_message_sse_response("first"),
+            create_final_assistant_message_sse_response("second"),
+            [ev_response_created("r"), ev_function_call("c1", "shell", "{}"), ev_completed("r")],
+            ScriptedReply(status=429, headers={"retry-after": "1"}),
+        ]
+    )
+    post(script).read_all()
+    with pytest.raises(MockResponsesCheckError) as info:
+        script.check()
+    (problem,) = info.value.problems
+    lines = problem.splitlines()
+    assert lines[0] == "3 scripted replies never requested (4 scripted, 1 served; 1 POST .../responses received):"
+    assert lines[1].strip().startswith("#2: ") and lines[1].endswith("saying 'second'")
+    assert lines[2].strip().startswith("#3: ") and lines[2].endswith("saying 'function_call shell'")
+    assert lines[3].strip() == "#4: HTTP 429 error body"
+
+
+@pytest.mark.parametrize(
+    ("value", "options", "message"),
+    [
+        ({"type": "response.created"}, {}, r"got a single event dict \(type 'response.created'\); wrap it in a list"),
+        (42, {}, "expected a list of event dicts or an SSE body string, got int"),
+        (["event: a\ndata: {}\n\n", "event: b\n\n"], {}, "got a list holding 2 string"),
+        (None, {"status": "500"}, "status must be an int HTTP status, not str '500'"),
+    ],
+)
+def test_enqueue_rejects_what_it_cannot_serve_with_one_line(value: Any, options: dict[str, Any], message: str) -> None:
+    script = ResponsesScript()
+    with pytest.raises(TypeError, match=message) as info:
+        script.enqueue(value, **options)
+    assert "\n" not in str(info.value)
+    assert script.pending == []
 
 
 def test_request_after_script_ran_out_is_500_and_a_problem() -> None:
     script = sequence([three_events()])
     post(script).read_all()
     reply = post(script)
-    message = "mock Responses API: no scripted reply left for request #2"
+    message = "mock Responses API: no scripted reply left for request #2 POST /v1/responses: 1 scripted, 1 served"
     assert (reply.status, json.loads(reply.read_all())["error"]["message"]) == (500, message)
     with pytest.raises(MockResponsesCheckError, match=message) as info:
         script.check()
     assert info.value.problems == [message]
 
 
+def test_exhausted_script_names_the_user_message_of_the_extra_request() -> None:
+    script = sequence([])
+    post(script, json.dumps({"input": [{"type": "message", "role": "user", "content": "the extra turn"}]}).encode())
+    assert script.problems == [
+        "mock Responses API: no scripted reply left for request #1 POST /v1/responses: 0 scripted, 0 served; "
+        "its last user message: 'the extra turn'"
+    ]
+
+
 def test_check_reports_unused_replies_only_in_exact_mode() -> None:
     checked = sequence([three_events(), three_events()])
     post(checked)
-    with pytest.raises(MockResponsesCheckError, match=r"1 scripted reply never requested \(expected 2 .* got 1\)"):
+    with pytest.raises(MockResponsesCheckError, match=r"1 scripted reply never requested \(2 scripted, 1 served; 1 POST") as info:
         checked.check()
+    assert "#2: 3 SSE event(s) [response.created, response.output_item.done, response.completed]" in str(info.value)
     unchecked = sequence([three_events(), three_events()], checked=False)
     post(unchecked)
     unchecked.check()

@@ -280,3 +280,18 @@ def test_codex_respx_shares_the_codex_responses_script(codex_responses, codex_re
     assert codex_respx.script is codex_responses.script
     sdk().responses.create(model="m", input="shared")
     assert codex_responses.requests[0].message_input_texts("user") == ["shared"]
+
+
+def test_enqueue_has_the_same_signature_as_the_loopback_server() -> None:
+    import inspect
+
+    from codex_fixtures import MockResponsesServer
+    from codex_fixtures.respx_mount import RespxMount
+
+    assert inspect.signature(RespxMount.enqueue) == inspect.signature(MockResponsesServer.enqueue)
+    with mount_responses_respx([]) as mock:
+        mock.enqueue(None, status=429, headers={"retry-after": "2"})
+        response = httpx.post(f"{DEFAULT_BASE_URL}/responses", json={"input": "x"})
+        assert (response.status_code, response.headers["retry-after"]) == (429, "2")
+        mock.check()
+        assert mock.problems == []

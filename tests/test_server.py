@@ -192,7 +192,7 @@ def test_request_after_the_script_ran_out() -> None:
             assert http.post("/responses", json=REQUEST).status_code == 200
             response = http.post("/responses", json=REQUEST)
         assert response.status_code == 500
-        message = "mock Responses API: no scripted reply left for request #2"
+        message = "mock Responses API: no scripted reply left for request #2 POST /v1/responses: 1 scripted, 1 served; its last user message: 'hi'"
         assert response.json()["error"]["message"] == message
         with pytest.raises(MockResponsesCheckError, match=message):
             srv.check()
