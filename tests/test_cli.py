@@ -197,3 +197,18 @@ def test_fetch_reports_a_download_only_when_the_cache_misses(tmp_path, monkeypat
     again = fetch_mod.fetch_codex_version("9.9.9", cache_dir=tmp_path, on_download=downloads.append)
     assert first == again and first.is_relative_to(tmp_path / "9.9.9")
     assert downloads == ["9.9.9"]
+
+
+def test_a_second_version_adds_a_column_and_a_present_one_is_not_refetched(capsys, monkeypatch, tmp_path):
+    from codex_fixtures import codex_binary_info
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bundled = codex_binary_info().version
+    rc, out, err = run_cli(capsys, "run", "start-is-lazy", "--codex-version", "0.101.0",
+                           "--codex-version", bundled, "--json", "-", "--quiet")
+    doc = json.loads(out)
+    assert rc == 0, err
+    assert [b["version"] for b in doc["binaries"]] == [bundled, "0.101.0"]
+    assert not (tmp_path / "cache" / "codex-threadkit" / "codex" / bundled).exists()
+    rc, out, err = run_cli(capsys, "run", "start-is-lazy", "--no-default", "--codex-version", "0.101.0", "--json", "-", "--quiet")
+    assert [b["version"] for b in json.loads(out)["binaries"]] == ["0.101.0"]
