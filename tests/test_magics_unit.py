@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -94,9 +95,17 @@ def test_help_and_usage_errors(ip, capsys):
     assert "SUBCOMMAND" in out and "--before" in out
     assert "did you mean 'status'" in usage_error(ip, "%codex stats")
     assert "subcommands:" in usage_error(ip, "%codex xyzzy")
-    assert "invalid int value" in usage_error(ip, "%codex threads --limit many")
+    assert "--limit: expected a whole number, got 'many'" in usage_error(ip, "%codex threads --limit many")
     assert "no session" in usage_error(ip, "%codex start")
     assert "nothing to stop" in usage_error(ip, "%codex stop")
+    assert "no session" in usage_error(ip, "%codex start;")  # a trailing ';' silences the value, not errors
+    assert usage_error(ip, "%codex read --bogus") == "%codex read: unrecognized arguments: --bogus"
+    assert usage_error(ip, "%codex -x") == "%codex: unrecognized arguments: -x"
+    assert "did you mean 'status'" in usage_error(ip, "%codex STATUS")
+    assert "--limit: must be at least 1, got 0" in usage_error(ip, "%codex threads --limit 0")
+    assert "--turns: must be at least 1, got -2" in usage_error(ip, "%codex rollback --turns -2")
+    assert "-o needs a Python variable name, got '1x'" in usage_error(ip, "%%codex -o 1x\nhi")
+    assert "-o needs a Python variable name" in usage_error(ip, "%%codex -o class\nhi")
 
 
 def complete(ip, text: str) -> list[str]:
@@ -120,7 +129,7 @@ def test_start_turn_rollout_archive(ip, sandbox):
     r = ok(ip, "%codex rollout")
     assert r.state == "not yet written" and not r.exists
     listed = ok(ip, "%codex threads")
-    assert t.id not in listed.ids and "not listed: no rollout written yet" in str(listed)
+    assert t.id not in listed.ids and listed.note == "1 thread(s) of this session are not listed: no rollout written yet (1)"
     res = ok(ip, "%%codex -o answer\nhello {not_a_variable}")
     assert isinstance(res, TurnResult) and res.status == "completed" and "sandbox" in res.text
     assert ip.user_ns["answer"] is res
@@ -190,6 +199,8 @@ def test_thread_ids_errors(ip, sandbox):
     assert "unknown thread 'abc'" in usage_error(ip, "%codex read abc")
     assert "thread not loaded" in usage_error(ip, "%codex read 01a20000-0000-7000-8000-000000000000")
     assert "not valid JSON" in usage_error(ip, "%codex rpc thread/list {bad")
+    assert "params must be a JSON object" in usage_error(ip, "%codex rpc thread/list 5")
+    assert "params must be a JSON object" in usage_error(ip, "%codex rpc thread/list [1]")
     assert "unknown variant `nope/nope`" in usage_error(ip, "%codex rpc nope/nope")
     raw = ok(ip, '%codex rpc thread/list {"limit": 1}')
     assert "data" in raw.result
@@ -204,7 +215,8 @@ def test_dead_app_server(ip, sandbox):
 
 
 def test_bad_codex_bin(ip, tmp_path):
-    assert "cannot start the sandbox" in usage_error(ip, f"%codex sandbox --codex-bin {tmp_path / 'nope'}")
+    msg = usage_error(ip, f"%codex sandbox --codex-bin {tmp_path / 'nope'}")
+    assert msg.startswith("cannot start the sandbox: ") and str(tmp_path / "nope") in msg and not msg.endswith(":"), msg
 
 
 def test_connect_real_home(ip, tmp_path):
@@ -242,3 +254,55 @@ def test_renderers():
     assert "▌" in live._repr_markdown_()
     done = TurnResult(thread_id="t", prompt="p", turn_id="u", text="all", status="completed", usage={"totalTokens": 3})
     assert "3 tokens" in str(done) and "▌" not in str(done)
+
+
+def test_threads_note_follows_the_disk(ip, sandbox):
+    t = ok(ip, "%codex start")
+    ok(ip, "%%codex\nhello")
+    named = ok(ip, '%codex start --name "only a name"')  # a rollout with session_meta only: thread/list leaves it out
+    assert named.rollout_exists and named.name == "only a name"
+    listed = ok(ip, "%codex threads")
+    assert listed.ids == [t.id] and listed.note == "1 thread(s) of this session are not listed: a rollout but no user turn (1)"
+    ok(ip, f"%codex archive {t.id}")
+    ok(ip, f"%codex archive {named.id}")
+    listed = ok(ip, "%codex threads")
+    assert listed.ids == [] and listed.note == ""  # archived threads are not "missing"
+    assert ok(ip, "%codex threads --archived").note == ""
+
+
+def test_trailing_semicolon_silences_the_value(ip, sandbox):
+    assert ok(ip, "%codex start;") is None
+    assert ok(ip, "%codex status").threads_known == 1  # the command ran
+
+
+def test_failed_sandbox_or_connect_keeps_the_session(ip, sandbox, tmp_path):
+    pid = sandbox.app_server_pid
+    assert "cannot start the sandbox" in usage_error(ip, f"%codex sandbox --codex-bin {tmp_path / 'nope'}")
+    assert "not a directory" in usage_error(ip, f"%codex connect --home {tmp_path / 'missing'}")
+    now = ok(ip, "%codex status")
+    assert now.state == "running" and now.app_server_pid == pid
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_stop_and_replace_end_everything(ip):
+    def parts(status):
+        s = status.session
+        return s.app, Path(s.codex_home), s.server, s.server._thread, s.app._owned_cwd
+
+    first = parts(ok(ip, "%codex sandbox"))
+    second = parts(ok(ip, "%codex sandbox"))  # a new sandbox replaces the old one
+    ok(ip, "%codex stop")
+    for app, home, server, thread, cwd in (first, second):
+        app._proc.wait(10)  # bounded: the process was stopped, reap it
+        assert not _pid_running(app.pid) and not home.exists() and not cwd.exists()
+        thread.join(10)
+        assert not thread.is_alive()
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()

@@ -21,6 +21,8 @@ def one_line(exc: BaseException) -> str:
         tail = (exc.stderr_tail or "").strip().splitlines()
         last = f" — {tail[-1][:160]}" if tail else ""
         return f"app-server exited (exit code {exc.exit_code}){last}"
-    if isinstance(exc, AppServerError):
-        return exc.summary.splitlines()[0]
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
+    text = exc.summary if isinstance(exc, AppServerError) else str(exc)
+    first = (text.strip().splitlines() or [type(exc).__name__])[0]
+    if first.endswith(":") and "; " in first:  # "...; tried:" announces lines that are cut here
+        first = first.rsplit("; ", 1)[0]
+    return first

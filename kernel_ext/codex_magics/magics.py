@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import keyword
 import sys
 import time
 from typing import Any
@@ -43,6 +44,17 @@ class _Parser(argparse.ArgumentParser):
         super().print_help(file or sys.stdout)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     root = _Parser(
         prog="%codex",
@@ -71,7 +83,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     s.add_argument("--name", help="thread/name/set after start (this writes the rollout)")
     s = add("threads", "thread/list as a table")
     s.add_argument("--archived", action="store_true")
-    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="at most N threads (default 20)")
     add("use", "make THREAD current").add_argument("thread")
     s = add("read", "thread/read (with --turns: the turns as a table)")
     s.add_argument("thread", nargs="?")
@@ -83,7 +95,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     s = add("rollback", "drop the last turns (thread/revert, or thread/rollback on older binaries)")
     s.add_argument("thread", nargs="?")
     g = s.add_mutually_exclusive_group(required=True)
-    g.add_argument("--turns", type=int, metavar="N", help="how many turns to drop")
+    g.add_argument("--turns", type=_positive_int, metavar="N", help="how many turns to drop")
     g.add_argument("--before", metavar="TURN_ID", help="drop this turn and every later one")
     add("rollout", "the rollout files on disk: path, state, lines, record types").add_argument("thread", nargs="?")
     s = add("rpc", "send any JSON-RPC request and show its raw result")
@@ -146,18 +158,26 @@ class CodexMagics(Magics):
             raise UsageError(str(exc)) from None
 
     def _line(self, line: str) -> Any:
-        argv = arg_split(line.strip(), posix=True)
+        line = line.strip()
+        if line.endswith(";"):  # `%codex start;` runs the command and shows nothing (IPython's convention)
+            self._line(line[:-1])
+            return None
+        argv = arg_split(line, posix=True)
         if argv and argv[0] == "rpc" and len(argv) > 2:  # raw JSON: keep the rest of the line as typed
             method, _, params = line.strip()[3:].strip().partition(" ")
             return self._need().rpc(method, params.strip())
         if not argv:
             _ROOT.print_help()
             return None
-        if argv[0] not in _SUB and not argv[0].startswith("-"):
-            close = difflib.get_close_matches(argv[0], SUBCOMMANDS, n=1)
+        if argv[0].startswith("-"):
+            _ROOT.parse_args(argv)  # --help, or an error naming the option
+            raise CodexUsageError(f"%codex: expected a SUBCOMMAND before {argv[0]!r} (subcommands: {', '.join(SUBCOMMANDS)})")
+        if argv[0] not in _SUB:
+            close = difflib.get_close_matches(argv[0].lower(), SUBCOMMANDS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (subcommands: {', '.join(SUBCOMMANDS)})"
             raise CodexUsageError(f"unknown subcommand {argv[0]!r}{hint}")
-        args = _ROOT.parse_args(argv)
+        args = _SUB[argv[0]].parse_args(argv[1:])  # errors name the subcommand: "%codex read: ..."
+        args.cmd = argv[0]
         if getattr(args, "thread", None):
             args.thread = self._thread_ref(args.thread)
         return getattr(self, f"_cmd_{args.cmd}")(args)
@@ -174,9 +194,11 @@ class CodexMagics(Magics):
         return self.session
 
     def _replace(self, make: Any) -> Any:
+        """Start a new session, then stop the old one: a sandbox / connect that fails leaves the current session as it was."""
+        new = make()
         self.stop()
-        self.session = make()
-        return self.session.status()
+        self.session = new
+        return new.status()
 
     def stop(self) -> None:
         """Stop the current session, if any."""
@@ -259,6 +281,8 @@ class CodexMagics(Magics):
         prompt = cell.strip("\n")
         if not prompt.strip():
             raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
+        if a.out is not None and (not a.out.isidentifier() or keyword.iskeyword(a.out)):
+            raise CodexUsageError(f"%%codex: -o needs a Python variable name, got {a.out!r}")
         session = self._need()
         a.thread = self._thread_ref(a.thread) if a.thread else None
         handle: Any = None  # created on the first update: a turn/start that fails shows only the error

@@ -43,7 +43,7 @@ from codex_fixtures.sse import ev_assistant_message, ev_completed, ev_response_c
 
 from .display import Result, RpcResult, Table, TurnResult, short_id
 from .errors import CodexUsageError, one_line
-from .rollouts import ROLLOUT_FIELDS, rollout_state
+from .rollouts import ROLLOUT_FIELDS, disk_states, rollout_state
 from .turns import LiveTurn, OnUpdate, answer_request
 
 __all__ = ["DEFAULT_REPLY", "CodexSession", "CodexUsageError", "one_line"]
@@ -282,7 +282,7 @@ class CodexSession:
         return self._thread_result("thread started (now current)", thread, note if not ephemeral else "ephemeral: never written to disk.")
 
     def threads_table(self, archived: bool = False, limit: int = 20) -> Table:
-        """``thread/list`` as a table (plus threads of this session not written to disk yet)."""
+        """``thread/list`` as a table, with a note on threads of this session that it leaves out (and why)."""
         result = self.call("thread/list", {"archived": archived, "limit": limit})
         rows = []
         for t in result.get("data", []):
@@ -301,9 +301,23 @@ class CodexSession:
             )
         title = "archived threads" if archived else "threads"
         listed = {r["id"] for r in rows}
-        unlisted = [i for i, t in self.threads.items() if i not in listed and t.get("path") and not Path(t["path"]).exists()]
-        note = f"{len(unlisted)} thread(s) started here are not listed: no rollout written yet" if unlisted and not archived else ""
+        note = "" if archived else self._unlisted_note(listed, complete=not result.get("nextCursor"))
         return Table(title, ["", "id", "name", "preview", "status", "updated", "rollout"], rows, note=note)
+
+    def _unlisted_note(self, listed: set[str], complete: bool) -> str:
+        """Why threads this session knows are missing from an (unarchived) ``thread/list``, judged by the disk.
+
+        A thread with no rollout yet is never listed; one with a rollout but no
+        user turn (``start --name``) is not either, which is only told apart
+        from paging when the listing was ``complete``.
+        """
+        unlisted = [i for i, t in self.threads.items() if i not in listed and not t.get("ephemeral")]
+        if not unlisted:
+            return ""
+        states = collections.Counter(disk_states(self.codex_home, unlisted).values())
+        why = {"no rollout written yet": states["not yet written"], "a rollout but no user turn": states["active"] if complete else 0}
+        parts = [f"{reason} ({n})" for reason, n in why.items() if n]
+        return f"{sum(why.values())} thread(s) of this session are not listed: {', '.join(parts)}" if parts else ""
 
     def use(self, ref: str) -> Result:
         """Make a thread current."""
@@ -406,6 +420,8 @@ class CodexSession:
                 params = json.loads(params_json)
             except json.JSONDecodeError as exc:
                 raise CodexUsageError(f"params are not valid JSON: {exc.msg} at column {exc.colno}") from None
+            if not isinstance(params, dict):
+                raise CodexUsageError(f"params must be a JSON object, like {{\"limit\": 5}}; got {params_json[:80]!r}")
         result = self.call(method, params)
         if isinstance(result, dict) and isinstance(result.get("thread"), dict) and "id" in result["thread"]:
             self._remember(result["thread"])
