@@ -133,3 +133,40 @@ def test_runs_under_xdist(pytester):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=4)
+
+
+def test_failure_report_covers_codex_respx_and_objects_the_test_made(pytester, fake_peer_bin, fake_home):
+    pytester.makepyfile(
+        f"""
+        import httpx
+        from codex_fixtures import AppServerProcess, MockResponsesServer, create_final_assistant_message_sse_response
+
+        def test_respx_fails(codex_respx):
+            httpx.post(codex_respx.base_url + "/responses", json={{"input": "via respx"}})
+            assert False, "deliberate"
+
+        def test_own_objects_fail():
+            with MockResponsesServer() as server:
+                server.enqueue(create_final_assistant_message_sse_response("left over"))
+                httpx.get(server.uri + "/v1/nope")
+            with AppServerProcess({str(fake_home)!r}, codex_bin={str(fake_peer_bin)!r}) as app:
+                app.initialize(timeout=5)
+            assert False, "deliberate"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*mock Responses API (respx) https://api.openai.com/v1: request log*",
+        "#1 POST /v1/responses (POST .../responses #1) (* bytes)",
+    ])
+    result.stdout.fnmatch_lines([
+        "*mock Responses API http://127.0.0.1:*: request log*",
+        "#1 GET /v1/nope (0 bytes)",
+        "1 scripted reply not served yet:",
+        "  - 3 SSE event(s) *response.created* saying 'left over'",
+        "problems:",
+        "  - unexpected request GET /v1/nope*",
+        "*codex app-server pid *: JSON-RPC transcript*",
+        '-> {"id":0,"method":"initialize"*',
+    ])
