@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from codex_fixtures import (
+    AppServerError,
     AppServerExitedError,
     AppServerProcess,
     AppServerTimeoutError,
@@ -268,3 +269,29 @@ def test_waiting_after_close_says_closed(fake_home, fake_peer_bin):
     app.close()
     with pytest.raises(AppServerExitedError, match="^AppServerProcess was closed; nothing more will arrive for the answer to request 1"):
         app.read_stream_until_response_message(rid, timeout=5)
+
+
+def test_spawn_retries_text_file_busy_then_reports_it(fake_home, fake_peer_bin, monkeypatch):
+    import errno
+    import subprocess
+
+    real_popen = subprocess.Popen
+    calls: list[int] = []
+
+    def busy_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(errno.ETXTBSY, "Text file busy")
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", busy_once)
+    with AppServerProcess(fake_home, codex_bin=fake_peer_bin) as app:
+        app.initialize(timeout=5)
+    assert len(calls) == 2
+
+    def always_busy(*args, **kwargs):
+        raise OSError(errno.ETXTBSY, "Text file busy")
+
+    monkeypatch.setattr(subprocess, "Popen", always_busy)
+    with pytest.raises(AppServerError, match=r"^cannot start .*fake-codex: \[Errno 26\] Text file busy$"):
+        AppServerProcess(fake_home, codex_bin=fake_peer_bin)
