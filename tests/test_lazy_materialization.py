@@ -174,3 +174,18 @@ def test_several_app_servers_stream_at_once(codex_responses, codex_home, codex_b
                 results.append(app.read_stream_until_notification_message("turn/completed", timeout=T).params["turn"]["status"])
     assert results == ["completed", "completed"]
     assert isinstance(codex_responses, MockResponsesServer) and len(codex_responses.requests) == 2
+
+
+def test_interrupt_a_held_turn_waits_for_that_turns_completion(codex_app_server, codex_responses):
+    from codex_fixtures import Gate, ev_assistant_message, ev_completed, ev_response_created
+
+    gate = Gate(after=3)
+    codex_responses.enqueue([ev_response_created("r"), *ev_assistant_message("m", "held reply", streamed=True), ev_completed("r")], gate=gate)
+    thread = codex_app_server.start_thread()
+    turn = codex_app_server.request("turn/start", {"threadId": thread["id"], "input": [{"type": "text", "text": "wait"}]}, timeout=T)["turn"]
+    assert gate.wait_reached(T), "the model stream never reached the gate"
+    done = codex_app_server.interrupt_turn_and_wait_for_aborted(thread["id"], turn["id"], timeout=T)
+    assert done.params["turn"]["id"] == turn["id"] and done.params["turn"]["status"] == "interrupted"
+    gate.release()
+    # the next turn on the same thread works
+    assert codex_app_server.run_turn(thread["id"], "again", timeout=T)["status"] == "completed"
