@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from codex_fixtures import (
     write_config_toml,
 )
 from codex_fixtures.responses import repeating_assistant
-from codex_magics.display import Result, Table, TurnResult
+from codex_magics.display import Result, Table, TextStream, TurnResult
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
 from IPython.core.history import HistoryManager
@@ -180,7 +181,7 @@ def test_just_started_resume_fork_errors_and_ephemeral(ip, sandbox):
     assert "no rollout found" in usage_error(ip, "%codex archive")
 
 
-def test_turn_shows_command_items(ip, sandbox):
+def test_turn_shows_command_items(ip, sandbox, capsys):
     server = sandbox.session.server
     call = ev_function_call("call-1", "exec_command", json.dumps({"cmd": "echo hi-from-tool"}))
     server.enqueue([ev_response_created("r1"), call, ev_completed("r1")])
@@ -191,6 +192,31 @@ def test_turn_shows_command_items(ip, sandbox):
     [item] = res.items
     assert item["type"] == "commandExecution" and "echo hi-from-tool" in item["summary"] and item["exit_code"] == 0
     assert "hi-from-tool" in item["output"] and "hi-from-tool" in res._repr_markdown_() and "exit 0" in str(res)
+    # this shell cannot update a display in place (like a terminal): the turn was appended as text, once
+    out = capsys.readouterr().out
+    assert out.count("$ commandExecution:") == 2 and "hi-from-tool\n" in out.split("[completed, exit 0]\n", 1)[1], out
+    assert out.count("done after the tool") == 1 and out.index("exit 0") < out.index("done after the tool")
+    assert out.rstrip().endswith("completed · 0 tokens]")  # Out[] of the cell: the footer line only
+
+
+def test_text_stream_appends_only():
+    buf = io.StringIO()
+    stream = TextStream(buf)
+    res = TurnResult(thread_id="t", prompt="p", turn_id="u", status="inProgress")
+    for delta in ("Hel", "lo ", "there"):
+        res.text += delta
+        stream(res, False)
+        stream(res, False)  # nothing new: nothing written
+    res.items.append({"id": "c", "type": "commandExecution", "summary": "ls", "status": "inProgress"})
+    stream(res, False)
+    res.items[0].update(status="completed", exit_code=0, output="a\nb")
+    res.text += "\n\nMore."
+    res.status, res.error = "failed", "boom"
+    stream(res, True)
+    assert buf.getvalue() == (
+        "Hello there\n$ commandExecution: ls [inProgress]\n$ commandExecution: ls [completed, exit 0]\na\nb\n\n\nMore.\nerror: boom\n"
+    )
+    assert res.updates == 8
 
 
 def test_thread_ids_errors(ip, sandbox):

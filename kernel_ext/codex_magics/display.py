@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
-__all__ = ["ReportView", "Result", "RpcResult", "Table", "TurnResult", "short_id"]
+__all__ = ["ReportView", "Result", "RpcResult", "Table", "TextStream", "TurnResult", "short_id"]
 
 _MAX_CELL = 120
 _ITEM_OUTPUT_LINES = 8
@@ -247,3 +248,45 @@ class TurnResult:
             out.append(f"**error:** {self.error}")
         out.append(f"<sub>{html.escape(self._footer())}</sub>")
         return "\n\n".join(out)
+
+
+class TextStream:
+    """A live turn for a terminal, where a display cannot be updated in place: output is only appended.
+
+    Call it as ``on_update(result, final)``: new assistant text is written as
+    it grows, each tool / command item once when it starts and once when it
+    ends, and an ``error:`` line at the end. ``result.updates`` counts the writes.
+    """
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out
+        self.text = ""
+        self.items: dict[str, str] = {}
+        self.at_line_start = True
+
+    def _write(self, res: TurnResult, chunk: str) -> None:
+        out = self.out or sys.stdout
+        out.write(chunk)
+        out.flush()
+        self.at_line_start = chunk.endswith("\n")
+        res.updates += 1
+
+    def _line(self, res: TurnResult, line: str) -> None:
+        self._write(res, ("" if self.at_line_start else "\n") + line + "\n")
+
+    def __call__(self, res: TurnResult, final: bool) -> None:
+        """Write what changed since the last call."""
+        for item, line in zip(res.items, res._item_lines(), strict=True):
+            shown = self.items.get(str(item.get("id")))
+            if line != shown and (shown is None or item.get("status") != "inProgress"):
+                self.items[str(item.get("id"))] = line
+                self._line(res, f"$ {line}")
+        if res.text != self.text:
+            grown = res.text.startswith(self.text)
+            self._write(res, res.text[len(self.text) :] if grown else ("" if self.at_line_start else "\n") + res.text)
+            self.text = res.text
+        if final:
+            if not self.at_line_start:
+                self._write(res, "\n")
+            if res.error:
+                self._line(res, f"error: {res.error}")

@@ -13,13 +13,14 @@ import time
 from typing import Any
 
 from IPython.core.completer import SimpleCompletion, context_matcher
+from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import arg_split
 from IPython.display import display
 from traitlets import CaselessStrEnum, Float, Unicode
 
-from .display import ReportView, TurnResult
+from .display import ReportView, TextStream, TurnResult
 from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
 
 __all__ = ["CodexMagics", "load", "unload"]
@@ -114,15 +115,27 @@ _CELL.add_argument("-o", "--out", metavar="VAR", help="also store the result in 
 
 
 class _CellTurn(TurnResult):
-    """The ``%%codex`` return value: shown live already, so its first display (Out[]) is skipped."""
+    """The ``%%codex`` return value: shown live already, so its first display (Out[]) is skipped.
+
+    After a live view written as plain text (a terminal), that first display is
+    the footer line (turn, thread, status, tokens) instead.
+    """
 
     _skip_display = True
+    _live_as_text = False
 
     def _ipython_display_(self) -> None:
         if self._skip_display:
             self._skip_display = False
+            if self._live_as_text:
+                display({"text/plain": f"[{self._footer()}]"}, raw=True)
             return
         display({"text/plain": str(self), "text/markdown": self._repr_markdown_()}, raw=True)
+
+
+def _updates_in_place(shell: Any) -> bool:
+    """Whether the shell's displays can be updated in place (a kernel: yes; a terminal prints every update anew)."""
+    return type(getattr(shell, "display_pub", None)).publish is not DisplayPublisher.publish
 
 
 @magics_class
@@ -299,9 +312,12 @@ class CodexMagics(Magics):
                 else:
                     handle.update(res)
 
+        in_place = _updates_in_place(self.shell)
         session.approval = self.approval
-        res = session.run_turn(a.thread, prompt, update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
+        on_update = update if in_place else TextStream()
+        res = session.run_turn(a.thread, prompt, on_update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
         out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
+        out._live_as_text = not in_place
         if a.out:
             self.shell.user_ns[a.out] = out
 
