@@ -295,3 +295,46 @@ def test_spawn_retries_text_file_busy_then_reports_it(fake_home, fake_peer_bin, 
     monkeypatch.setattr(subprocess, "Popen", always_busy)
     with pytest.raises(AppServerError, match=r"^cannot start .*fake-codex: \[Errno 26\] Text file busy$"):
         AppServerProcess(fake_home, codex_bin=fake_peer_bin)
+
+
+def test_assert_no_message_keeps_what_it_finds(fake_home, fake_peer_bin):
+    with peer(fake_home, fake_peer_bin, "notify") as app:
+        app.request("thread/read", {}, timeout=5)
+        is_started = lambda m: isinstance(m, JSONRPCNotification) and m.method == "thread/started"  # noqa: E731
+        with pytest.raises(AssertionError, match="unexpected thread/started"):
+            app.assert_no_message(is_started, within=0.1, what="thread/started")
+        assert app.read_stream_until_notification_message("thread/started", timeout=5).method == "thread/started"
+        app.assert_no_message(is_started, within=0.05)  # now there is none
+
+
+def test_concurrent_senders_put_ids_on_the_wire_in_order(fake_home, fake_peer_bin):
+    import threading
+
+    with peer(fake_home, fake_peer_bin, "ok") as app:
+        ids: list[int] = []
+        lock = threading.Lock()
+
+        def send_many() -> None:
+            for _ in range(25):
+                rid = app.send_request("thread/list", {})
+                with lock:
+                    ids.append(rid)
+
+        import sys
+
+        threads = [threading.Thread(target=send_many) for _ in range(8)]
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible, to expose a race
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=10)
+        finally:
+            sys.setswitchinterval(interval)
+        for rid in ids:
+            app.read_stream_until_response_message(rid, timeout=5)
+        import json
+
+        sent = [json.loads(line[3:])["id"] for line in app.transcript if line.startswith("-> ") and '"method":"thread/list"' in line]
+        assert sorted(ids) == sent and len(sent) == 200
