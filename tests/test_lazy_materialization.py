@@ -16,6 +16,8 @@ from codex_fixtures import (
     AppServerProcess,
     JSONRPCRemoteError,
     MockResponsesServer,
+    create_final_assistant_message_sse_response,
+    create_shell_command_sse_response,
     find_archived_thread_path_by_id_str,
     find_thread_path_by_id_str,
     list_rollouts,
@@ -189,3 +191,19 @@ def test_interrupt_a_held_turn_waits_for_that_turns_completion(codex_app_server,
     gate.release()
     # the next turn on the same thread works
     assert codex_app_server.run_turn(thread["id"], "again", timeout=T)["status"] == "completed"
+
+
+@pytest.mark.codex(responses=[
+    create_shell_command_sse_response(["echo", "hi"], call_id="call-1"),
+    create_final_assistant_message_sse_response("done"),
+])
+def test_tool_call_round_trip_keeps_calls_and_outputs_paired(codex_app_server, codex_responses):
+    """The binary answers a tool call in the next request; the mock checks the pairing on every request."""
+    thread = codex_app_server.start_thread()
+    assert codex_app_server.run_turn(thread["id"], "run it", timeout=T)["status"] == "completed"
+    second = codex_responses.requests[1]
+    assert second.function_call_output("call-1") is not None
+    assert second.call_pairing_problems() == []
+    assert codex_responses.problems == []
+    assert "exec_command" in second.tool_names()
+    assert second.instructions_text() is None  # base instructions travel as a developer message

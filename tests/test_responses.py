@@ -360,3 +360,23 @@ def test_reset_ends_streams_in_flight() -> None:
     assert gate.wait_reached(WAIT)
     script.reset()
     assert drain.join() and drain.received == []
+
+
+def test_unpaired_tool_calls_and_outputs_are_recorded_as_problems():
+    from codex_fixtures.responses import repeating_assistant
+
+    script = repeating_assistant("ok")
+    body = {
+        "input": [
+            {"type": "function_call", "call_id": "a", "name": "x", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "b", "output": "?"},
+            {"type": "tool_search_output", "execution": "server"},
+        ]
+    }
+    script.handle("POST", "/v1/responses", {}, json.dumps(body).encode()).read_all()
+    assert script.requests[0].call_pairing_problems() == [
+        "function_call_output 'b' answers no call in the same input",
+        "function_call 'a' has no output in the same input",
+    ]
+    with pytest.raises(MockResponsesCheckError, match="answers no call"):
+        script.check()
