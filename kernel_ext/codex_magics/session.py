@@ -245,7 +245,8 @@ class CodexSession:
             "current_thread": self.current,
             "threads_known": len(self.threads),
         }
-        res = Result(f"codex {self.mode}", data)
+        shown = [k for k, v in data.items() if v is not None]  # no empty rows (no error, no current thread yet)
+        res = Result(f"codex {self.mode}", data, fields=shown)
         res.session = self  # the live CodexSession (its .server, .app, .home), not shown
         return res
 
