@@ -21,6 +21,17 @@ def fake_peer_bin(tmp_path: Path) -> Path:
     return script
 
 
+@pytest.fixture(params=["disk", "pyfakefs"])
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """An empty CODEX_HOME directory, once on the real disk and once under pyfakefs."""
+    if request.param == "pyfakefs":
+        request.getfixturevalue("fs")
+        root = Path("/fake/codex-home")
+        root.mkdir(parents=True)
+        return root
+    return tmp_path
+
+
 @pytest.fixture
 def fake_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"

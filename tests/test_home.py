@@ -20,16 +20,6 @@ from codex_fixtures.errors import RolloutFormatError
 TS = "2025-01-05T12-00-00"
 
 
-@pytest.fixture(params=["disk", "pyfakefs"])
-def home(request, tmp_path) -> Path:
-    if request.param == "pyfakefs":
-        request.getfixturevalue("fs")
-        root = Path("/fake/codex-home")
-        root.mkdir(parents=True)
-        return root
-    return tmp_path
-
-
 def put(home: Path, rel: str, body: str = '{"timestamp":"t","type":"session_meta","payload":{}}\n') -> Path:
     p = home / rel
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from codex_fixtures import (
@@ -32,16 +31,6 @@ from codex_fixtures.rollout import rollout_record_types
 
 CREATED = "2025-01-05T12:00:00Z"
 EPOCH = datetime(2025, 1, 5, 12, tzinfo=UTC).timestamp()
-
-
-@pytest.fixture(params=["disk", "pyfakefs"])
-def home(request, tmp_path) -> Path:
-    if request.param == "pyfakefs":
-        request.getfixturevalue("fs")
-        root = Path("/fake/codex-home")
-        root.mkdir(parents=True)
-        return root
-    return tmp_path
 
 
 def test_upstream_three_line_fake(home):
