@@ -40,6 +40,7 @@ from codex_fixtures import (
     codex_binary_info,
 )
 from codex_fixtures.sse import ev_assistant_message, ev_completed, ev_response_created
+from codex_fixtures.thread_api import rollback_params
 
 from .display import Result, RpcResult, Table, TurnResult, short_id
 from .errors import CodexUsageError, one_line
@@ -398,8 +399,7 @@ class CodexSession:
                 raise CodexUsageError(f"no single turn matches {before!r}; turns: {', '.join(short_id(i) for i in ids) or 'none'}")
             before = hits[0]
             turns = len(ids) - ids.index(before)
-        params = {"threadId": tid, "beforeTurnId": before} if method == "thread/revert" else {"threadId": tid, "numTurns": turns}
-        result = self.call(method, params)
+        result = self.call(method, rollback_params(method, tid, before_turn_id=before, num_turns=turns))
         thread = self._remember(result.get("thread", thread))
         res = self._thread_result(
             f"rolled back {turns} turn(s) with {method}", thread, note=f"history now ends before turn {short_id(before)}"
