@@ -143,3 +143,19 @@ def test_listing_many_homes_built_by_the_builders(home):
     listed = list_rollouts(home)
     assert [r.thread_id for r in listed] == ids
     assert len(list_rollouts(home, archived=None)) == 6
+
+
+def test_append_records_mtime_true_means_now(home):
+    import os
+    import time
+
+    from codex_fixtures.rollout_builders import append_records
+
+    create_fake_rollout(home, created_at=EPOCH)
+    path = list_rollouts(home)[0].path
+    before = os.stat(path).st_mtime
+    assert before == pytest.approx(EPOCH)
+    append_records(path, [], mtime=False)
+    assert os.stat(path).st_mtime == pytest.approx(EPOCH)
+    append_records(path, [], mtime=True)
+    assert os.stat(path).st_mtime > EPOCH + 3600 and os.stat(path).st_mtime <= time.time() + 1
