@@ -12,13 +12,18 @@ import pytest
 HERE = Path(__file__).parent
 
 
+def peer_executable(path: Path, script: Path, *python_flags: str) -> Path:
+    """Write ``path``: an executable that runs the Python peer ``script`` (a stand-in for codex)."""
+    flags = "".join(f" {f}" for f in python_flags)
+    path.write_text(f"#!/bin/sh\nexec {sys.executable}{flags} {script}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
 @pytest.fixture
 def fake_peer_bin(tmp_path: Path) -> Path:
     """An executable that runs tests/fake_app_server.py (mode via FAKE_PEER_MODE)."""
-    script = tmp_path / "fake-codex"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} {HERE / 'fake_app_server.py'}\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
+    return peer_executable(tmp_path / "fake-codex", HERE / "fake_app_server.py")
 
 
 @pytest.fixture(params=["disk", "pyfakefs"])

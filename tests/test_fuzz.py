@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import socket
-import stat
 import sys
 import time
 import tomllib
@@ -35,6 +34,7 @@ from codex_fixtures import (
     config_dict,
 )
 from codex_fixtures.responses import repeating_assistant
+from conftest import peer_executable
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -205,10 +205,7 @@ def fuzz_peer_bin(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz-peer")
     script = root / "fuzz_peer.py"
     script.write_text(FUZZ_PEER)
-    wrapper = root / "fuzz-codex"
-    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -I -S {script}\n")
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    return wrapper
+    return peer_executable(root / "fuzz-codex", script, "-I", "-S")
 
 
 _CLEAR = (ProtocolError, AppServerTimeoutError, AppServerExitedError, JSONRPCRemoteError)

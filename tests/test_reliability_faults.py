@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import stat
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +25,7 @@ from codex_fixtures import (
     find_archived_thread_path_by_id_str,
     find_thread_path_by_id_str,
 )
+from conftest import peer_executable
 
 HANG_PEER = r'''
 import json, sys
@@ -88,10 +87,7 @@ def test_sigkill_while_waiting_raises_exited_with_code_and_stderr_within_1s(code
 def hang_peer_bin(tmp_path: Path) -> Path:
     script = tmp_path / "hang_peer.py"
     script.write_text(HANG_PEER)
-    wrapper = tmp_path / "hang-codex"
-    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    return wrapper
+    return peer_executable(tmp_path / "hang-codex", script)
 
 
 @pytest.mark.parametrize("timeout", [0.3, 1.0])
