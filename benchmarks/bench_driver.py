@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from codex_fixtures import AppServerProcess, CodexHome, find_archived_thread_path_by_id_str, resolve_codex_bin
-from codex_fixtures import plugin_support as support
+from codex_fixtures import _plugin_support as support
 
 from benchmarks._common import BenchResult, interleaved
 

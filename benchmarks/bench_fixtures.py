@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from codex_fixtures import CodexHome
-from codex_fixtures import plugin_support as support
+from codex_fixtures import _plugin_support as support
 
 from benchmarks._common import BenchResult, interleaved
 

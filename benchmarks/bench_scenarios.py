@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from codex_fixtures import codex_binary_info, write_config_toml
-from codex_fixtures.scenarios import SCENARIOS, run_scenarios
+from codex_fixtures.repro.scenarios import SCENARIOS, run_scenarios
 
 from benchmarks._common import BenchResult, interleaved
 

@@ -33,7 +33,7 @@ from codex_fixtures import (
     config_contents,
     config_dict,
 )
-from codex_fixtures.responses import repeating_assistant
+from codex_fixtures.mock.script import repeating_assistant
 from conftest import peer_executable
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

@@ -32,7 +32,7 @@ def test_design_contract_names_are_exported():
 
 def test_library_does_not_import_pytest_or_ipython():
     code = (
-        "import sys, codex_fixtures, codex_fixtures.plugin_support; "
+        "import sys, codex_fixtures, codex_fixtures._plugin_support; "
         "bad = [m for m in ('pytest', '_pytest', 'IPython') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -41,7 +41,7 @@ def test_library_does_not_import_pytest_or_ipython():
 
 
 def test_every_thread_and_turn_method_has_a_sender():
-    from codex_fixtures.driver import iter_senders
+    from codex_fixtures.appserver.driver import iter_senders
 
     methods = dict(iter_senders()).values()
     for wanted in ("thread/start", "thread/resume", "thread/fork", "thread/archive", "thread/unarchive",

@@ -38,7 +38,7 @@ def test_readme_python_example(tmp_path, kind, code):
 
 def test_readme_codex_repro_commands_parse():
     """Every ``codex-repro ...`` line of the README is accepted by the real argument parser."""
-    from codex_fixtures.cli import build_parser
+    from codex_fixtures.repro.cli import build_parser
 
     lines = [ln.split(" #")[0] for ln in README.read_text().splitlines() if ln.startswith("codex-repro ")]
     assert len(lines) >= 4

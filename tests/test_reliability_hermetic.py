@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer, find_thread_path_by_id_str
-from codex_fixtures.binary import resolve_codex_bin
-from codex_fixtures.responses import repeating_assistant
+from codex_fixtures.appserver.binary import resolve_codex_bin
+from codex_fixtures.mock.script import repeating_assistant
 
 _LINE = re.compile(r"^(?P<call>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+|\?)")
 _STR = re.compile(r'"((?:[^"\\]|\\.)*)"')

@@ -272,9 +272,9 @@ class CodexMagics(Magics):
     def _cmd_repro(self, a: argparse.Namespace) -> Any:
         try:
             from codex_fixtures import CodexFixturesError
-            from codex_fixtures.scenarios import run_scenarios
+            from codex_fixtures.repro.scenarios import run_scenarios
         except ImportError:
-            raise CodexUsageError("repro is not available (codex_fixtures.scenarios is missing)") from None
+            raise CodexUsageError("repro is not available (codex_fixtures.repro.scenarios is missing)") from None
         binary = self.session.binary.path if self.session is not None else (self.codex_bin or None)
         try:
             return ReportView(run_scenarios(a.scenarios or None, binaries=[binary] if binary else None))

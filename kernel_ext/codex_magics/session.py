@@ -39,8 +39,8 @@ from codex_fixtures import (
     ScriptedReply,
     codex_binary_info,
 )
-from codex_fixtures.sse import ev_assistant_message, ev_completed, ev_response_created
-from codex_fixtures.thread_api import rollback_params
+from codex_fixtures.appserver.thread_api import rollback_params
+from codex_fixtures.mock.sse import ev_assistant_message, ev_completed, ev_response_created
 
 from .display import Result, RpcResult, Table, TurnResult, short_id
 from .errors import CodexUsageError, one_line
