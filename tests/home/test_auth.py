@@ -7,7 +7,6 @@ import json
 import stat
 
 import pytest
-
 from codex_fixtures import (
     AppServerProcess,
     CodexHome,

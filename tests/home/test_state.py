@@ -6,8 +6,13 @@ import contextlib
 import sqlite3
 
 import pytest
-
-from codex_fixtures import AppServerProcess, CodexHome, CodexState, MockResponsesServer, create_final_assistant_message_sse_response
+from codex_fixtures import (
+    AppServerProcess,
+    CodexHome,
+    CodexState,
+    MockResponsesServer,
+    create_final_assistant_message_sse_response,
+)
 from codex_fixtures.home.state import STABLE_THREAD_COLUMNS
 
 

@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-
 from codex_fixtures import MockResponsesCheckError, MockResponsesServer, ResponsesScript, Route, add_chatgpt_backend_routes
 from codex_fixtures.mock.routes import CHATGPT_BACKEND_PATHS
 

@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pytest
-
 from codex_fixtures import (
     MockResponsesCheckError,
     MockResponsesServer,
