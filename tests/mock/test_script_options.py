@@ -137,3 +137,12 @@ def test_a_non_reply_item_names_its_index(items, index, kind):
     with pytest.raises(TypeError, match=rf"responses\[{index}\] must be .* got {kind}") as info:
         sequence(items)
     assert "\n" not in str(info.value)
+
+
+def test_enqueue_takes_plain_text_too():
+    script = ResponsesScript()
+    script.enqueue("typed text")
+    script.enqueue('{"error": {"message": "raw"}}', status=500)  # non-200 strings stay raw bodies
+    done = [e for e in parse_sse(post(script).decode()) if e["type"] == "response.output_item.done"]
+    assert done[0]["item"]["content"][0]["text"] == "typed text"
+    assert b'"raw"' in post(script)
