@@ -179,3 +179,13 @@ def test_respx_mount_serves_routes_under_its_base_url():
         assert (reply.status_code, reply.json()) == (201, {"id": "file-1"})
     assert len(route.calls) == 1
     script.check()
+
+
+def test_a_fallback_route_yields_to_the_tests_own(server):
+    routes = add_chatgpt_backend_routes(server, fallback=True)
+    own = server.route("POST", "/backend-api/codex/analytics-events/events", json={"mine": True}, times=1)
+    url = server.uri + "/backend-api/codex/analytics-events/events"
+    assert httpx.post(url, json={}).json() == {"mine": True}
+    assert httpx.post(url, json={}).status_code == 404  # own route used up: the excess is a problem, not the fallback
+    assert len(own.calls) == 2 and routes["POST /backend-api/codex/analytics-events/events"].calls == []
+    assert httpx.get(server.uri + "/backend-api/wham/accounts/check").status_code == 200  # other fallbacks still answer
