@@ -92,3 +92,16 @@ def test_api_key_login_is_sent_to_a_provider_requiring_openai_auth(real_codex):
             assert app.run_turn(thread["id"], "hello")["status"] == "completed"
         assert server.requests[0].header("authorization") == "Bearer sk-test-42"
         server.check()
+
+
+def test_chatgpt_login_refused_in_a_home_that_would_reach_chatgpt_com(tmp_path):
+    with MockResponsesServer() as server, CodexHome(server) as home:
+        with pytest.raises(ValueError, match="chatgpt_base_url is None, not the mock") as info:
+            write_chatgpt_auth(home.path)
+        assert "\n" not in str(info.value) and not (home.path / "auth.json").exists()
+        write_chatgpt_auth(home.path, check_config=False)  # on purpose
+    with MockResponsesServer() as server, CodexHome(server, **chatgpt_config_options(server)) as home:
+        write_chatgpt_auth(home.path)
+    (tmp_path / "config.toml").write_text('chatgpt_base_url = "https://chatgpt.com/backend-api/"\n')
+    with pytest.raises(ValueError, match="'https://chatgpt.com/backend-api/', not the mock"):
+        write_chatgpt_auth(tmp_path)

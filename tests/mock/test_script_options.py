@@ -146,3 +146,18 @@ def test_enqueue_takes_plain_text_too():
     done = [e for e in parse_sse(post(script).decode()) if e["type"] == "response.output_item.done"]
     assert done[0]["item"]["content"][0]["text"] == "typed text"
     assert b'"raw"' in post(script)
+
+
+@pytest.mark.codex_binary
+def test_delay_s_delays_a_real_turn_by_at_least_the_delay():
+    from codex_fixtures import AppServerProcess, CodexHome
+
+    with MockResponsesServer() as server, CodexHome(server) as home:
+        server.enqueue("slow answer", delay_s=0.5)
+        with AppServerProcess(home.path) as app:
+            app.initialize()
+            thread = app.start_thread()
+            assert app.run_turn(thread["id"], "hi")["status"] == "completed"
+            done = time.time()
+        assert done - server.requests[0].time >= 0.5
+        server.check()
