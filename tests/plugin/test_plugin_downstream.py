@@ -183,3 +183,13 @@ def test_fixture_order_does_not_matter(pytester):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
+
+
+def test_fake_home_and_respx_packages_are_runtime_dependencies():
+    """codex_fake_home and codex_respx must work after a plain ``pip install codex-threadkit``."""
+    import importlib.metadata
+    import re
+
+    runtime = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in importlib.metadata.requires("codex-threadkit") or []
+               if "extra ==" not in r}
+    assert {"pyfakefs", "respx"} <= runtime
