@@ -62,6 +62,26 @@ def _relay(real: str, args: list[str]) -> int:
     return code
 
 
+# version -> flavour: archive-just-started differs before 1.5.0; 1.3.1 cannot run the protocol
+FAKE_RELEASES = {
+    "1.0.0": "old", "1.1.0": "old", "1.2.0": "old", "1.3.0": "old", "1.3.1": "no-protocol", "1.4.0": "old",
+    "1.5.0": "new", "1.6.0": "new", "1.7.0": "new", "1.8.0": "new",
+    "1.5.0-beta.1": "new",  # a pre-release: never listed
+}
+
+
+def make_fake_releases(root: Path, real: Path, releases: dict[str, str] = FAKE_RELEASES) -> Path:
+    """Write ``root/<version>/codex`` wrappers of ``real`` (a local release source) and return ``root``."""
+    for version, flavour in releases.items():
+        d = root / version
+        d.mkdir(parents=True)
+        exe = d / "codex"
+        exe.write_text(f'#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} {real} {version} {flavour} "$@"\n')
+        exe.chmod(0o755)
+    (root / "not-a-release").mkdir()
+    return root
+
+
 def main() -> int:
     real, version, flavour, *args = sys.argv[1:]
     if args[:1] == ["--version"]:

@@ -93,4 +93,4 @@ def test_diff_of_real_releases_calibrated_against_the_binaries(capsys):
 def test_diff_of_an_unknown_version_is_one_line_exit_2(capsys, tmp_path):
     rc, out, err = run_cli(capsys, "diff", "1.0.0", "9.9.9", "--releases", str(tmp_path), "--quiet")
     assert rc == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and "codex 1.0.0: not in" in err
+    assert len(err.strip().splitlines()) == 1 and "cannot diff codex 1.0.0: error: not in" in err
