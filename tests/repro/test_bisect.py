@@ -102,3 +102,18 @@ def test_real_bisect_of_archive_just_started(capsys):
     doc = json.loads(out)
     assert doc["before"]["verdict"] == "differs" and doc["after"]["verdict"] == "as-intended"
     assert (doc["before"]["version"], doc["after"]["version"]) == ("0.158.0", "0.159.0")
+
+
+def test_bisect_text_names_untested_releases_and_a_second_change():
+    from codex_fixtures.repro.bisect import BisectResult
+    from codex_fixtures.repro.release_runner import ReleaseOutcome
+
+    a, b = ReleaseOutcome("0.2.0", "differs", "old"), ReleaseOutcome("0.4.0", "as-intended", "new")
+    last = ReleaseOutcome("0.5.0", "as-intended", "newer")
+    result = BisectResult(scenario="archive-just-started", releases=["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"],
+                          before=a, after=b, last=last, tested=[a, b, last], skipped={"0.3.0": "error: no package"})
+    text = result.to_text()
+    assert "  untested in between: 0.3.0: error: no package" in text
+    assert "note: 0.4.0 differs from 0.5.0 too" in text
+    doc = result.to_dict()
+    assert doc["untested_between"] == [{"version": "0.3.0", "reason": "error: no package"}] and doc["changes_again"]

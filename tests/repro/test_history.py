@@ -58,3 +58,19 @@ def test_history_bad_input_is_one_line_exit_2(capsys, fake_releases, argv, messa
     rc, out, err = run_cli(capsys, "history", *argv, "--releases", str(fake_releases), "--quiet")
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_many_scenarios_get_numbered_columns_and_a_key():
+    from codex_fixtures.repro.history import HistoryReport, ReleaseRow
+    from codex_fixtures.repro.release_runner import ReleaseOutcome
+    from codex_fixtures.repro.scenarios import SCENARIOS
+
+    names = list(SCENARIOS)
+    rows = [ReleaseRow(v, "ran", outcomes={n: ReleaseOutcome(v, verdict, "seen") for n in names})
+            for v, verdict in (("0.1.0", "differs"), ("0.2.0", "as-intended"))]
+    rows.insert(1, ReleaseRow("0.1.5", "error", "cannot fetch"))
+    report = HistoryReport(scenarios=names, rows=rows)
+    lines = report.to_text().splitlines()
+    assert lines[0].split() == ["release", *map(str, range(1, len(names) + 1))]
+    assert "1 = start-is-lazy" in lines and "0.1.5    error: cannot fetch" in lines
+    assert len(report.changes()) == len(names) and report.exit_code == 2
