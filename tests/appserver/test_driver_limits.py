@@ -137,3 +137,14 @@ def test_write_path_keeps_type_errors_for_unserialisable_params(fake_home: Path,
     with AppServerProcess(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": "ok"}) as app:
         with pytest.raises(TypeError, match="not JSON-serialisable"):
             app.send_request("thread/list", {"x": object()})
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1e10, -1])
+def test_mock_waits_refuse_a_bad_timeout(value):
+    from codex_fixtures import Gate, ResponsesScript
+
+    with pytest.raises(ValueError, match="timeout must be"):
+        ResponsesScript().wait_for_requests(1, timeout=value)
+    with pytest.raises(ValueError, match="timeout must be"):
+        Gate().wait_reached(value)
+    assert Gate().wait_reached(0) is False  # 0 is a poll there
