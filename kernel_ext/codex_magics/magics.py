@@ -45,6 +45,14 @@ class _Parser(argparse.ArgumentParser):
         super().print_help(file or sys.stdout)
 
 
+def _split(line: str) -> list[str]:
+    """The words of a magic line, shell-style; an unclosed quote is a one-line usage error."""
+    try:
+        return arg_split(line, posix=True)
+    except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+        raise CodexUsageError(f"%codex: cannot split the line: {str(exc).lower()}") from None
+
+
 def _positive_int(text: str) -> int:
     """An argparse type: an integer of at least 1."""
     try:
@@ -175,10 +183,11 @@ class CodexMagics(Magics):
         if line.endswith(";"):  # `%codex start;` runs the command and shows nothing (IPython's convention)
             self._line(line[:-1])
             return None
-        argv = arg_split(line, posix=True)
-        if argv and argv[0] == "rpc" and len(argv) > 2:  # raw JSON: keep the rest of the line as typed
+        words = line.split()
+        if len(words) > 2 and words[0] == "rpc":  # raw JSON: keep the rest of the line as typed (quotes and all)
             method, _, params = line.strip()[3:].strip().partition(" ")
             return self._need().rpc(method, params.strip())
+        argv = _split(line)
         if not argv:
             _ROOT.print_help()
             return None
@@ -290,7 +299,7 @@ class CodexMagics(Magics):
 
     # ------------------------------------------------------------------ turns
     def _turn(self, line: str, cell: str) -> Any:
-        a = _CELL.parse_args(arg_split(line.strip(), posix=True))
+        a = _CELL.parse_args(_split(line.strip()))
         prompt = cell.strip("\n")
         if not prompt.strip():
             raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
@@ -365,13 +374,15 @@ def load(ip: Any) -> None:
 
 
 def unload(ip: Any) -> None:
-    """Stop the session and remove magics, completer and configurable."""
+    """Remove magics, completer and configurable, then stop the session (the slow part, last)."""
     magics = ip.magics_manager.registry.pop("CodexMagics", None)
-    if magics is not None:
-        magics.stop()
-        if magics in ip.configurables:
-            ip.configurables.remove(magics)
     for kind in ("line", "cell"):
-        ip.magics_manager.magics[kind].pop("codex", None)
+        table = ip.magics_manager.magics[kind]
+        if magics is None or getattr(table.get("codex"), "__self__", magics) is magics:  # never another instance's
+            table.pop("codex", None)
     while codex_matcher in ip.Completer.custom_matchers:
         ip.Completer.custom_matchers.remove(codex_matcher)
+    if magics is not None:
+        if magics in ip.configurables:
+            ip.configurables.remove(magics)
+        magics.stop()
