@@ -289,6 +289,8 @@ class CodexMagics(Magics):
             return ReportView(run_scenarios(a.scenarios or None, binaries=[binary] if binary else None))
         except (KeyError, ValueError, CodexFixturesError) as exc:
             raise CodexUsageError(f"repro: {one_line(exc)}") from None
+        except KeyboardInterrupt:  # run_scenarios already cancelled the queue and closed what ran
+            raise CodexUsageError("repro interrupted: queued scenarios cancelled, running ones closed") from None
 
     def _cmd_stop(self, a: argparse.Namespace) -> Any:
         if self.session is None:
