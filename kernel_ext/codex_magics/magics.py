@@ -12,13 +12,14 @@ import sys
 import time
 from typing import Any
 
+from codex_fixtures.errors import check_timeout
 from IPython.core.completer import SimpleCompletion, context_matcher
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import arg_split
 from IPython.display import display
-from traitlets import CaselessStrEnum, Float, Unicode
+from traitlets import CaselessStrEnum, Float, TraitError, Unicode, validate
 
 from .display import ReportView, TextStream, TurnResult
 from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
@@ -165,6 +166,14 @@ class CodexMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.session: CodexSession | None = None
+
+    @validate("timeout", "turn_timeout")
+    def _finite_timeout(self, proposal: Any) -> float:
+        """A timeout is finite, > 0 and at most a week (``nan`` would wait forever)."""
+        try:
+            return check_timeout(proposal["value"], f"CodexMagics.{proposal['trait'].name}")
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
 
     # ------------------------------------------------------------------ entry
     @no_var_expand

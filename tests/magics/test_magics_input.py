@@ -174,3 +174,15 @@ def test_unload_then_load_through_ipython_from_two_threads_stays_consistent(ip):
     ip.run_line_magic("load_ext", "codex_magics")
     inst, line_owner, _ = registered(ip)
     assert inst is not None and line_owner is inst
+
+
+@pytest.mark.parametrize("value", ["float('nan')", "float('inf')", "1e10", "0", "-5"])
+@pytest.mark.parametrize("trait", ["timeout", "turn_timeout"])
+def test_a_timeout_that_would_never_end_is_refused_by_config(ip, trait, value):
+    magics = ip.magics_manager.registry["CodexMagics"]
+    before = getattr(magics, trait)
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match=f"CodexMagics.{trait} must be"):
+        setattr(magics, trait, eval(value))
+    assert getattr(magics, trait) == before
