@@ -113,9 +113,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def cached_codex(version: str) -> Path | None:
     """The codex ``version`` already in the fetch cache (never downloads), or None."""
-    from codex_fixtures.appserver.fetch import _cached, codex_cache_dir
+    from codex_fixtures.appserver.fetch import cached_binary, codex_cache_dir
 
-    return _cached(codex_cache_dir() / version)
+    return cached_binary(codex_cache_dir() / version)
 
 
 @pytest.fixture(params=["bundled", "0.171.0"])
