@@ -16,7 +16,7 @@ DESIGN_NAMES = {
     "find_thread_path_by_id_str", "find_archived_thread_path_by_id_str", "read_rollout",
     "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
-    "WebSocketConnection",
+    "WebSocketConnection", "CodexLaunch",
 }
 
 
