@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
+import threading
 from pathlib import Path
 
+import openai_codex
 import pytest
-from codex_fixtures import AppServerError, CodexLaunch
-from codex_fixtures.appserver.launch import open_codex, sdk_process, sdk_stderr_tail
+from codex_fixtures import AppServerError, CodexBinary, CodexLaunch
+from codex_fixtures.appserver.launch import open_codex, sdk_binary_problem, sdk_process, sdk_stderr_tail
 from conftest import leftover_app_servers
 from openai_codex import ApprovalMode, Sandbox
 
 real = pytest.mark.codex_binary
+
+
+@pytest.fixture
+def sdk_binary(codex_binary):
+    """Skip (with the reason) when the binary in use is older than the SDK supports."""
+    problem = sdk_binary_problem(codex_binary)
+    if problem:
+        pytest.skip(problem)
+    return codex_binary
 
 
 def _environ_of(pid: int) -> dict[str, str]:
@@ -67,7 +79,7 @@ def test_bad_arguments_are_one_line_errors(codex_home, tmp_path):
 
 @real
 @pytest.mark.codex(reply="Hello from the mock")
-def test_codex_sdk_runs_a_turn(codex_sdk, codex_responses, codex_home):
+def test_codex_sdk_runs_a_turn(sdk_binary, codex_sdk, codex_responses, codex_home):
     thread = codex_sdk.thread_start(approval_mode=ApprovalMode.deny_all, sandbox=Sandbox.read_only)
     result = thread.run("say hi")
     assert result.final_response == "Hello from the mock"
@@ -79,7 +91,7 @@ def test_codex_sdk_runs_a_turn(codex_sdk, codex_responses, codex_home):
 @real
 @pytest.mark.anyio
 @pytest.mark.codex(reply="Hello async")
-async def test_codex_async_sdk_runs_a_turn(codex_async_sdk, codex_responses):
+async def test_codex_async_sdk_runs_a_turn(sdk_binary, codex_async_sdk, codex_responses):
     thread = await codex_async_sdk.thread_start(approval_mode=ApprovalMode.deny_all, sandbox=Sandbox.read_only)
     turn = await thread.turn("say hi")
     methods = [note.method async for note in turn.stream()]
@@ -90,7 +102,7 @@ async def test_codex_async_sdk_runs_a_turn(codex_async_sdk, codex_responses):
 
 
 @real
-def test_sdk_child_has_no_api_key_and_is_codex_itself(codex_launch, monkeypatch):
+def test_sdk_child_has_no_api_key_and_is_codex_itself(sdk_binary, codex_launch, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-reach-the-child")
     with open_codex(codex_launch) as codex:
         proc = sdk_process(codex)
@@ -105,14 +117,47 @@ def test_sdk_child_has_no_api_key_and_is_codex_itself(codex_launch, monkeypatch)
 def test_an_application_can_spawn_its_own_app_server(codex_launch):
     proc = subprocess.Popen(codex_launch.args, env=codex_launch.env, cwd=codex_launch.cwd,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    watchdog = threading.Timer(30, proc.kill)  # bounds the blocking readline below
+    watchdog.start()
     try:
         init = {"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "my_app", "version": "1"}}}
-        out, _ = proc.communicate(json.dumps(init) + "\n", timeout=30)  # stdin EOF ends a stdio server
-        answer = json.loads(out.splitlines()[0])
-        assert answer["id"] == 1 and "userAgent" in answer["result"]
+        proc.stdin.write(json.dumps(init) + "\n")
+        proc.stdin.flush()
+        answer = json.loads(proc.stdout.readline() or "null")
+        assert answer["id"] == 1 and answer["result"]["userAgent"].startswith("my_app/")
     finally:
+        watchdog.cancel()
         proc.kill()
         proc.wait(timeout=10)
+        proc.stdin.close()
+        proc.stdout.close()
+
+
+def test_sdk_binary_problem_names_both_versions(tmp_path):
+    old = sdk_binary_problem(CodexBinary(path=tmp_path / "codex", version="0.101.0"))
+    assert old.startswith(f"openai_codex {openai_codex.__version__} needs codex >= 0.1")
+    assert old.endswith(f"; the binary in use is codex 0.101.0 ({tmp_path / 'codex'})")
+    assert sdk_binary_problem(CodexBinary(path=tmp_path / "codex", version="0.163.0")) is None
+
+
+def test_sdk_fixtures_fail_in_one_line_on_a_too_old_binary(pytester, tmp_path):
+    fake = tmp_path / "codex"
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "codex-cli 0.101.0" && exit 0\nexit 1\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    pytester.makepyfile("""
+        import pytest
+
+        def test_sync(codex_sdk):
+            pass
+
+        @pytest.mark.anyio
+        async def test_async(codex_async_sdk):
+            pass
+    """)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--codex-bin", str(fake))
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*codex_sdk: openai_codex * needs codex >= *; the binary in use is codex 0.101.0*"])
+    result.stdout.fnmatch_lines(["*codex_async_sdk: openai_codex * needs codex >= *"])
 
 
 DOWNSTREAM = '''
@@ -155,7 +200,7 @@ async def test_async_fails(codex_async_sdk):
 
 
 @real
-def test_sdk_fixtures_close_their_child_and_report_its_stderr(pytester, tmp_path, monkeypatch):
+def test_sdk_fixtures_close_their_child_and_report_its_stderr(sdk_binary, pytester, tmp_path, monkeypatch):
     record = tmp_path / "pids.jsonl"
     monkeypatch.setenv("SDK_PID_RECORD", str(record))
     pytester.makepyfile(test_downstream=DOWNSTREAM)
