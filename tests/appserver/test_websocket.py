@@ -26,12 +26,9 @@ real = pytest.mark.codex_binary
 
 
 @pytest.fixture
-def ws_app(request: pytest.FixtureRequest, codex_home: Path):
-    """An initialized websocket app-server on the test's hermetic home (binary from --codex-bin)."""
-    codex_bin = request.config.getoption("--codex-bin") or None
-    with AppServerProcess(codex_home, codex_bin=codex_bin, transport="websocket") as app:
-        app.initialize()
-        yield app
+def ws_app(codex_app_servers):
+    """An initialized websocket app-server on the test's hermetic home (the binary in use), from the factory."""
+    return codex_app_servers(transport="websocket")
 
 
 @real
@@ -80,8 +77,8 @@ def test_each_connection_needs_its_own_initialize(ws_app):
 
 
 @real
-def test_close_closes_every_connection_and_the_process(codex_home):
-    with AppServerProcess(codex_home, transport="websocket") as app:
+def test_close_closes_every_connection_and_the_process(codex_home, codex_binary):
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path, transport="websocket") as app:
         app.initialize()
         conns = [app.new_connection() for _ in range(2)]
         for conn in conns:
