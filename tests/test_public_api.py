@@ -16,6 +16,9 @@ DESIGN_NAMES = {
     "find_thread_path_by_id_str", "find_archived_thread_path_by_id_str", "read_rollout",
     "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
+    # rollouts in the binary's own format (issue 10)
+    "create_fake_rollout", "FakeTurn", "token_count_record", "turn_aborted_record",
+    "agent_message_item_record", "user_message_item_record",
 }
 
 
