@@ -18,7 +18,7 @@ DESIGN_NAMES = {
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
     # rollouts in the binary's own format (issue 10)
     "create_fake_rollout", "FakeTurn", "token_count_record", "turn_aborted_record",
-    "agent_message_item_record", "user_message_item_record",
+    "agent_message_item_record", "user_message_item_record", "rollout_record_kinds",
 }
 
 
