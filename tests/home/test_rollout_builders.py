@@ -29,6 +29,7 @@ from codex_fixtures import (
     new_thread_id,
     read_rollout,
     rollout_path,
+    rollout_record_kinds,
     session_meta_record,
     token_count_record,
     turn_aborted_record,
@@ -203,6 +204,14 @@ def test_appenders_continue_the_file(home):
     assert records[-3]["payload"]["item"] == {"type": "AgentMessage", "id": "msg-9", "content": [{"type": "Text", "text": "y"}]}
     old = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.101.0")
     old_path = find_thread_path_by_id_str(home, old)
+    append_user_turn(old_path, "again", assistant="sure")  # no codex_version: the file's own format goes on
+    assert rollout_record_kinds(old_path)[len(ONE_TURN_101):] == [
+        "event_msg/task_started", "response_item/message", "event_msg/user_message", "turn_context", "event_msg/token_count",
+        "event_msg/agent_message", "response_item/message", "event_msg/token_count", "event_msg/task_complete"]
+    real = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.171.0", cli_version="0.171.0")
+    real_path = find_thread_path_by_id_str(home, real)
+    append_user_turn(real_path, "again")  # a known cli_version names the format
+    assert "account_scoped" in read_rollout(real_path)[0]["payload"] and rollout_record_kinds(real_path)[-1] == "event_msg/task_complete"
     append_records(old_path, [turn_started_record("t3"), *user_message_records("x", images=["data:,"]), turn_complete_record("t3")])
     assert all("ordinal" not in r for r in read_rollout(old_path))  # 0.101 writes none
     assert next(r for r in read_rollout(old_path) if r["payload"].get("message") == "x")["payload"]["images"] == ["data:,"]
