@@ -17,6 +17,9 @@ DESIGN_NAMES = {
     "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
     "WebSocketConnection", "CodexLaunch",
+    # rollouts in the binary's own format (issue 10)
+    "create_fake_rollout", "FakeTurn", "token_count_record", "turn_aborted_record",
+    "agent_message_item_record", "user_message_item_record", "rollout_record_kinds",
 }
 DOWNSTREAM_NAMES = {  # issue 11: factory, routes, auth, state
     "AppServerFactory", "Route", "add_chatgpt_backend_routes", "write_chatgpt_auth", "write_api_key_auth",

@@ -137,3 +137,13 @@ def test_copy_from_real_into_pyfakefs(tmp_path, request):
     home.copy_from(tmp_path / "real")
     assert home.find(tid) == home.path / home.find(tid).relative_to(home.path)
     assert home.fs.exists(os.fspath(home.find(tid)))
+
+
+def test_add_rollout_writes_the_format_the_home_was_made_for(tmp_path):
+    from codex_fixtures import rollout_record_kinds
+
+    home = FakeCodexHome(tmp_path / "old", codex_version="0.101.0")
+    old = rollout_record_kinds(home.find(home.add_rollout(turns=[("q", "a")])))
+    assert "event_msg/user_message" in old and "event_msg/item_completed:UserMessage" not in old
+    new = rollout_record_kinds(home.find(home.add_rollout(turns=[("q", "a")], codex_version="0.171.0")))
+    assert "event_msg/item_completed:UserMessage" in new

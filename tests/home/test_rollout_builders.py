@@ -1,10 +1,16 @@
-"""Rollout builders: record shapes, file placement, mtimes, appenders and bad input (real disk and pyfakefs)."""
+"""Rollout builders: record kinds per binary format, file placement, mtimes, appenders and bad input (disk and pyfakefs).
+
+The kind sequences asserted here are those of the captured real rollouts
+(home/format_data); tests/home/test_rollout_calibration.py checks them against
+a live binary.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from datetime import UTC, datetime
+from importlib.metadata import version
 
 import pytest
 from codex_fixtures import (
@@ -12,6 +18,7 @@ from codex_fixtures import (
     SESSIONS_SUBDIR,
     FakeTurn,
     RolloutFormatError,
+    agent_message_item_record,
     agent_message_records,
     append_records,
     append_user_turn,
@@ -22,82 +29,225 @@ from codex_fixtures import (
     new_thread_id,
     read_rollout,
     rollout_path,
+    rollout_record_kinds,
     session_meta_record,
+    token_count_record,
+    turn_aborted_record,
     turn_complete_record,
     turn_started_record,
+    user_message_item_record,
     user_message_records,
 )
-from codex_fixtures.home.rollout_reader import rollout_record_types
+from codex_fixtures.home.rollout_formats import record_kind
+
+BUNDLED = version("openai-codex-cli-bin")  # read before any test patches the filesystem
 
 CREATED = "2025-01-05T12:00:00Z"
 EPOCH = datetime(2025, 1, 5, 12, tzinfo=UTC).timestamp()
 
+CONTEXT_163 = ["event_msg/task_started", "response_item/message", "response_item/message", "world_state", "turn_context",
+               "event_msg/thread_settings_applied", "response_item/message", "event_msg/item_completed:UserMessage"]
+REPLY_163 = ["event_msg/item_completed:AgentMessage", "response_item/message"]
+USAGE_163 = ["token_usage_record", "event_msg/token_count"]
+NEXT_163 = ["event_msg/task_started", "turn_context", "response_item/message", "event_msg/item_completed:UserMessage"]
+ABORT_163 = ["event_msg/token_count", "response_item/message", "event_msg/turn_aborted"]
+ONE_TURN_101 = ["session_meta", "response_item/message", "response_item/message", "response_item/message", "event_msg/task_started",
+                "response_item/message", "event_msg/user_message", "turn_context", "event_msg/token_count",
+                "event_msg/agent_message", "response_item/message", "event_msg/token_count", "event_msg/task_complete"]
 
-def test_upstream_three_line_fake(home):
-    tid = create_fake_rollout(home, created_at=CREATED, preview="Hi there", cwd="/work")
+
+def kinds(path) -> list[str]:
+    return [record_kind(r) for r in read_rollout(path)]
+
+
+def test_preview_only_fake_is_an_unanswered_turn(home):
+    tid = create_fake_rollout(home, created_at=CREATED, preview="Hi there", cwd="/work", codex_version="0.163.0")
     path = find_thread_path_by_id_str(home, tid)
     assert path == rollout_path(home, CREATED, tid)
     local = datetime.fromtimestamp(EPOCH).strftime("%Y-%m-%dT%H-%M-%S")  # file names use local time, like the binary
     assert path.name == f"rollout-{local}-{tid}.jsonl"
     assert path.parent == home / SESSIONS_SUBDIR / local[:4] / local[5:7] / local[8:10]
     assert os.stat(path).st_mtime == EPOCH
+    assert kinds(path) == ["session_meta", *CONTEXT_163, *USAGE_163, "event_msg/task_complete"]
     records = read_rollout(path)
-    assert rollout_record_types(path) == ["session_meta", "response_item:message", "event_msg:user_message"]
     assert {r["timestamp"] for r in records} == {"2025-01-05T12:00:00.000Z"}
+    assert [r["ordinal"] for r in records] == list(range(len(records)))
     meta = records[0]["payload"]
-    assert meta["id"] == meta["session_id"] == tid
+    assert meta["id"] == meta["session_id"] == tid and meta["runtime_workspace_roots"] == ["/work"]
     assert (meta["cwd"], meta["source"], meta["model_provider"], meta["cli_version"]) == ("/work", "vscode", "mock_provider", "0.0.0")
-    assert "git" not in meta
-    assert records[1]["payload"] == {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi there"}]}
-    assert records[2]["payload"]["message"] == "Hi there"
-    assert path.read_text().endswith("}\n") and " " not in path.read_text().splitlines()[0].split('"cwd"')[0]
+    assert meta["base_instructions"] is None and "git" not in meta
+    user = records[7]["payload"]
+    assert (user["role"], user["content"]) == ("user", [{"type": "input_text", "text": "Hi there"}])
+    item = records[8]["payload"]
+    assert item["thread_id"] == tid and item["item"]["content"] == [{"type": "text", "text": "Hi there", "text_elements": []}]
+    assert records[-1]["payload"]["last_agent_message"] is None
+    assert path.read_text().endswith("}\n") and ", " not in path.read_text().splitlines()[1]
 
 
-def test_explicit_turns_and_archived(home):
+def test_explicit_turns_aborted_open_and_archived(home):
     tid = create_fake_rollout(
-        home,
-        created_at=EPOCH,
-        turns=["just asked", ("q", "a"), {"user": "open", "assistant": "partial", "complete": False, "turn_id": "t-open"}],
-        archived=True,
-        git={"commit_hash": "abc", "branch": "main"},
+        home, created_at=EPOCH, codex_version="0.163.0", archived=True, git={"commit_hash": "abc", "branch": "main"},
+        turns=["just asked", ("q", "a"), {"user": "stop", "aborted": True}, {"user": "open", "assistant": "partial",
+                                                                            "complete": False, "turn_id": "t-open"}],
     )
     assert find_thread_path_by_id_str(home, tid) is None
     path = find_archived_thread_path_by_id_str(home, tid)
     assert path.parent == home / ARCHIVED_SESSIONS_SUBDIR
-    types = rollout_record_types(path)
-    assert types.count("event_msg:task_started") == 3 and types.count("event_msg:task_complete") == 2
-    assert types.count("event_msg:agent_message") == 2 and types.count("response_item:message") == 5
+    assert kinds(path) == ["session_meta", *CONTEXT_163, *USAGE_163, "event_msg/task_complete",
+                           *NEXT_163, *REPLY_163, *USAGE_163, "event_msg/task_complete",
+                           *NEXT_163, *ABORT_163,
+                           *NEXT_163, *REPLY_163, *USAGE_163]
     records = read_rollout(path)
     assert records[0]["payload"]["git"] == {"commit_hash": "abc", "branch": "main"}
-    assert records[-1]["payload"] == {"type": "agent_message", "message": "partial", "phase": None}
     started = [r["payload"]["turn_id"] for r in records if r["payload"].get("type") == "task_started"]
-    assert started[2] == "t-open" and len(set(started)) == 3
+    assert started[3] == "t-open" and len(set(started)) == 4
+    aborted = next(r["payload"] for r in records if r["payload"].get("type") == "turn_aborted")
+    assert aborted["reason"] == "interrupted" and aborted["turn_id"] == started[2]
+    assert "<turn_aborted>" in records[-10]["payload"]["content"][0]["text"]
+    assert records[-4]["payload"]["item"]["content"] == [{"type": "Text", "text": "partial"}]
+    orders = [r["metadata"]["user_input_order"] for r in records if "user_input_order" in r.get("metadata", {})]
+    assert orders == list(range(len(orders)))
 
 
-def test_appenders(home):
-    tid = create_fake_rollout(home, created_at=CREATED)
+def test_0101_format_and_version_choice(home, recwarn, monkeypatch):
+    from codex_fixtures.home import rollout_formats
+
+    monkeypatch.setattr(rollout_formats, "_warned", set())
+    tid = create_fake_rollout(home, turns=[("hello", "Hi there")], codex_version="0.101.0")
+    records = read_rollout(find_thread_path_by_id_str(home, tid))
+    assert [record_kind(r) for r in records] == ONE_TURN_101
+    assert all("ordinal" not in r for r in records)
+    assert records[6]["payload"]["message"] == "hello" and records[9]["payload"] == {"type": "agent_message", "message": "Hi there"}
+    create_fake_rollout(home, codex_version="0.101.7")  # same minor: no warning
+    assert not recwarn.list
+    create_fake_rollout(home, codex_version="0.150.2")
+    create_fake_rollout(home, codex_version="0.150.2")
+    create_fake_rollout(home, codex_version="0.99.0")
+    messages = [str(w.message) for w in recwarn.list]
+    assert len(messages) == 2, messages  # once per version
+    assert "codex 0.150.2" in messages[0] and "writing the 0.101.0 format (nearest older" in messages[0]
+    assert "codex 0.99.0" in messages[1] and "0.101.0 format (oldest known" in messages[1]
+
+    class Binary:  # what a CodexBinary offers
+        version = "0.171.0"
+
+    tid = create_fake_rollout(home, codex_version=Binary())
+    meta = read_rollout(find_thread_path_by_id_str(home, tid))[0]["payload"]
+    assert "account_scoped" in meta  # 0.171 adds it
+    with pytest.raises(ValueError, match="not a codex version: 'latest'"):
+        create_fake_rollout(home, codex_version="latest")
+    with pytest.raises(TypeError, match="codex_version must be"):
+        create_fake_rollout(home, codex_version=163)
+
+
+def test_default_format_is_the_session_binary_or_the_bundled_one(home, request):
+    from codex_fixtures.home import rollout_formats
+
+    tid = create_fake_rollout(home)
+    written = read_rollout(find_thread_path_by_id_str(home, tid))
+    expected = rollout_formats.resolve_format(None)
+    assert [record_kind(r) for r in written] == [record_kind(r) for r in [expected.session_meta, *expected.first_turn_no_reply]]
+    if not (request.config.getoption("--codex-bin") or os.environ.get("CODEX_BIN")):
+        assert expected.key == tuple(int(x) for x in BUNDLED.split(".")[:2])
+
+
+def test_filename_timestamp_is_independent_of_created_at(home):
+    tid = create_fake_rollout(home, created_at=CREATED, filename_timestamp="2024-03-04T05-06-07")
     path = find_thread_path_by_id_str(home, tid)
-    turn = append_user_turn(path, "follow-up", assistant="answer", mtime="2025-01-06T00:00:00Z")
+    assert path.name == f"rollout-2024-03-04T05-06-07-{tid}.jsonl" and path.parent.name == "04"
+    assert read_rollout(path)[0]["timestamp"] == "2025-01-05T12:00:00.000Z" and os.stat(path).st_mtime == EPOCH
+    tid = create_fake_rollout(home, created_at=CREATED, filename_timestamp=EPOCH - 86400)
+    assert find_thread_path_by_id_str(home, tid).name.startswith(datetime.fromtimestamp(EPOCH - 86400).strftime("rollout-%Y-%m-%dT"))
+
+
+def test_text_elements_and_token_usage(home):
+    turns = [FakeTurn("see @a.md", "ok", text_elements=[(4, 9, "@a.md")], usage={"input_tokens": 10, "output_tokens": 2}),
+             FakeTurn("more", "fine", usage={"input_tokens": 5, "output_tokens": 1, "cached_input_tokens": 3})]
+    tid = create_fake_rollout(home, turns=turns, codex_version="0.163.0")
+    records = read_rollout(find_thread_path_by_id_str(home, tid))
+    users = [r["payload"]["item"] for r in records if record_kind(r) == "event_msg/item_completed:UserMessage"]
+    assert users[0]["content"][0]["text_elements"] == [{"byte_range": {"start": 4, "end": 9}, "placeholder": "@a.md"}]
+    counts = [r["payload"]["info"] for r in records if record_kind(r) == "event_msg/token_count"]
+    assert [c["last_token_usage"]["total_tokens"] for c in counts] == [12, 6]
+    assert [c["total_token_usage"]["total_tokens"] for c in counts] == [12, 18]
+    assert counts[1]["total_token_usage"]["cached_input_tokens"] == 3
+    tid = create_fake_rollout(home, turns=[FakeTurn("x", text_elements=[{"byteRange": {"start": 0, "end": 1}}])], codex_version="0.101")
+    event = next(r for r in read_rollout(find_thread_path_by_id_str(home, tid)) if record_kind(r) == "event_msg/user_message")
+    assert event["payload"]["text_elements"] == [{"byte_range": {"start": 0, "end": 1}}]
+    with pytest.raises(ValueError, match="unknown token usage key 'tokens'"):
+        create_fake_rollout(home, turns=[FakeTurn("x", usage={"tokens": 1})])
+    with pytest.raises(ValueError, match="an aborted turn has no assistant reply"):
+        create_fake_rollout(home, turns=[FakeTurn("x", "y", aborted=True)])
+    with pytest.raises(ValueError, match="text element needs 'byte_range'"):
+        create_fake_rollout(home, turns=[FakeTurn("x", text_elements=[{"start": 0}])])
+
+
+def test_appenders_continue_the_file(home):
+    tid = create_fake_rollout(home, created_at=CREATED, turns=[FakeTurn("q", "a", usage={"input_tokens": 4})], codex_version="0.163.0")
+    path = find_thread_path_by_id_str(home, tid)
+    before = len(read_rollout(path))
+    turn = append_user_turn(path, "follow-up", assistant="answer", mtime="2025-01-06T00:00:00Z", codex_version="0.163.0",
+                            usage={"input_tokens": 1})
     assert os.stat(path).st_mtime == EPOCH + 12 * 3600
-    append_records(path, [turn_started_record("t2"), *user_message_records("x", images=["data:,"]), turn_complete_record("t2")])
     records = read_rollout(path)
-    assert records[3]["payload"] == {"type": "task_started", "turn_id": turn, "started_at": records[3]["payload"]["started_at"],
-                                     "model_context_window": None, "collaboration_mode_kind": "default"}
-    assert records[8]["payload"]["type"] == "task_complete" and records[8]["payload"]["last_agent_message"] == "answer"
-    image_msg = next(r for r in records if r["payload"].get("message") == "x")
-    assert image_msg["payload"]["images"] == ["data:,"]
-    assert records[-1]["payload"]["type"] == "task_complete"
+    assert [record_kind(r) for r in records[before:]] == [*NEXT_163, *REPLY_163, *USAGE_163, "event_msg/task_complete"]
+    assert [r["ordinal"] for r in records] == list(range(len(records)))
+    assert records[before]["payload"]["turn_id"] == turn and records[-1]["payload"]["last_agent_message"] == "answer"
+    assert records[-2]["payload"]["info"]["total_token_usage"]["input_tokens"] == 5
+    assert {r["payload"]["thread_id"] for r in records[before:] if "thread_id" in r["payload"]} == {tid}
+    appended = [turn_started_record("t2"), user_message_item_record("x", thread_id=tid, turn_id="t2", codex_version="0.163.0"),
+                agent_message_item_record("y", thread_id=tid, turn_id="t2", item_id="msg-9", codex_version="0.163.0"),
+                token_count_record({"input_tokens": 2}, codex_version="0.163.0"), turn_complete_record("t2")]
+    append_records(path, appended)
+    records = read_rollout(path)
+    assert [r["ordinal"] for r in records] == list(range(len(records)))  # numbered on
+    assert records[-3]["payload"]["item"] == {"type": "AgentMessage", "id": "msg-9", "content": [{"type": "Text", "text": "y"}]}
+    old = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.101.0")
+    old_path = find_thread_path_by_id_str(home, old)
+    append_user_turn(old_path, "again", assistant="sure")  # no codex_version: the file's own format goes on
+    assert rollout_record_kinds(old_path)[len(ONE_TURN_101):] == [
+        "event_msg/task_started", "response_item/message", "event_msg/user_message", "turn_context", "event_msg/token_count",
+        "event_msg/agent_message", "response_item/message", "event_msg/token_count", "event_msg/task_complete"]
+    real = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.171.0", cli_version="0.171.0")
+    real_path = find_thread_path_by_id_str(home, real)
+    append_user_turn(real_path, "again")  # a known cli_version names the format
+    assert "account_scoped" in read_rollout(real_path)[0]["payload"] and rollout_record_kinds(real_path)[-1] == "event_msg/task_complete"
+    append_records(old_path, [turn_started_record("t3"), *user_message_records("x", images=["data:,"]), turn_complete_record("t3")])
+    assert all("ordinal" not in r for r in read_rollout(old_path))  # 0.101 writes none
+    assert next(r for r in read_rollout(old_path) if r["payload"].get("message") == "x")["payload"]["images"] == ["data:,"]
 
 
-def test_record_builders_shapes():
+def test_single_record_builders():
     tid = str(uuid.uuid4())
-    meta = session_meta_record(tid, timestamp=0, source={"subagent": "review"}, forked_from_id="x", model_provider=None)
+    meta = session_meta_record(tid, timestamp=0, source={"subagent": "review"}, forked_from_id="x", model_provider=None,
+                               codex_version="0.163.0")
     assert meta["timestamp"] == "1970-01-01T00:00:00.000Z" and meta["payload"]["forked_from_id"] == "x"
     assert meta["payload"]["source"] == {"subagent": "review"} and meta["payload"]["model_provider"] is None
-    item, event = agent_message_records("done", item_id="msg-1", timestamp=0)
+    assert meta["payload"]["history_mode"] == "paginated" and meta["ordinal"] == 0
+    user = user_message_item_record("hi @f", thread_id=tid, turn_id="t", text_elements=[(3, 5)], codex_version="0.163.0")
+    assert "ordinal" not in user and user["payload"]["type"] == "item_completed"
+    assert user["payload"]["item"]["content"][0]["text_elements"] == [{"byte_range": {"start": 3, "end": 5}, "placeholder": None}]
+    agent = agent_message_item_record("done", thread_id=tid, turn_id="t", codex_version="0.171.0")
+    assert agent["payload"]["item"]["type"] == "AgentMessage" and agent["payload"]["turn_id"] == "t"
+    assert agent_message_item_record("done", codex_version="0.101.0")["payload"] == {"type": "agent_message", "message": "done"}
+    assert user_message_item_record("u", codex_version="0.101.0")["payload"]["type"] == "user_message"
+    with pytest.raises(ValueError, match="pass thread_id= and turn_id="):
+        agent_message_item_record("done", codex_version="0.163.0")
+    count = token_count_record({"input_tokens": 7, "output_tokens": 1}, total_usage={"input_tokens": 70}, codex_version="0.163.0")
+    info = count["payload"]["info"]
+    assert info["last_token_usage"]["total_tokens"] == 8 and info["total_token_usage"]["total_tokens"] == 70
+    assert "cache_write_input_tokens" in info["last_token_usage"]
+    assert "cache_write_input_tokens" not in token_count_record(codex_version="0.101.0")["payload"]["info"]["last_token_usage"]
+    aborted = turn_aborted_record("t", timestamp=0, codex_version="0.163.0")["payload"]
+    assert (aborted["type"], aborted["turn_id"], aborted["reason"], aborted["started_at"]) == ("turn_aborted", "t", "interrupted", 0)
+    assert turn_aborted_record("t", reason="replaced", codex_version="0.101.0")["payload"] == {
+        "type": "turn_aborted", "turn_id": "t", "reason": "replaced"}
+    item, event = agent_message_records("done", item_id="msg-1", timestamp=0)  # the 0.101-era pair, unchanged
     assert item["payload"]["content"] == [{"type": "output_text", "text": "done", "annotations": []}]
     assert item["payload"]["id"] == "msg-1" and event["payload"]["type"] == "agent_message"
-    assert FakeTurn.coerce(("u", "a")) == FakeTurn("u", "a")
+    assert FakeTurn.coerce(("u", "a")) == FakeTurn("u", "a") and FakeTurn.coerce(("u", None)) == FakeTurn("u")
+    standalone = FakeTurn("u", "a").records(0, thread_id=tid, codex_version="0.163.0")
+    assert [record_kind(r) for r in standalone] == [*NEXT_163, *REPLY_163, *USAGE_163, "event_msg/task_complete"]
 
 
 def test_new_thread_id_is_uuid7_ordered_by_time():
@@ -130,11 +280,12 @@ def test_bad_turns_time_and_duplicates(home):
 def test_malformed_appended_line_is_reported_with_file_and_line(home):
     tid = create_fake_rollout(home, turns=[("q", "a")])
     path = find_thread_path_by_id_str(home, tid)
+    n = len(path.read_text().splitlines())
     with path.open("a") as fh:
         fh.write('{"timestamp":"t","type":"event_msg","payload":\n')
     with pytest.raises(RolloutFormatError) as info:
         read_rollout(path)
-    assert str(info.value).startswith(f"{path}:8: not JSON")
+    assert str(info.value).startswith(f"{path}:{n + 1}: not JSON")
 
 
 def test_listing_many_homes_built_by_the_builders(home):
@@ -146,10 +297,7 @@ def test_listing_many_homes_built_by_the_builders(home):
 
 
 def test_append_records_mtime_true_means_now(home):
-    import os
     import time
-
-    from codex_fixtures.home.rollout_builders import append_records
 
     create_fake_rollout(home, created_at=EPOCH)
     path = list_rollouts(home)[0].path
