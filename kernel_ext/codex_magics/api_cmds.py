@@ -26,7 +26,7 @@ from .schema import catalog_of
 if TYPE_CHECKING:
     from .session import CodexSession
 
-__all__ = ["SINCE", "call", "compact", "delete", "goal", "loaded", "metadata", "name", "need", "rollback", "rpc", "turns",
+__all__ = ["SINCE", "call", "delete", "goal", "loaded", "metadata", "name", "need", "rollback", "rpc", "turns",
            "unsubscribe", "turns_rows"]
 
 SINCE = {
@@ -75,15 +75,6 @@ def delete(session: CodexSession, ref: str | None) -> Result:
     data["state"] = "deleted" if not data["exists"] else data["state"]
     note = "no current thread now: %codex start or %codex use THREAD" if session.current is None else ""
     return Result("thread deleted", data, fields=["thread", "state", "exists", "files"], note=note)
-
-
-def compact(session: CodexSession, ref: str | None) -> Result:
-    """``thread/compact/start``: compaction runs as a turn; ``thread/compacted`` tells its end."""
-    need(session, "thread/compact/start", "compact")
-    tid = session.resolve(ref)
-    result = session.call("thread/compact/start", {"threadId": tid})
-    return Result("compaction started", {"thread": tid, "result": result}, fields=["thread"],
-                  note="it runs as a turn of the thread; %codex turns shows it when it ends.")
 
 
 def turns_rows(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:

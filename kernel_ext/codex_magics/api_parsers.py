@@ -35,7 +35,7 @@ def add_parsers(add: Callable[[str, str], argparse.ArgumentParser], positive_int
     s.add_argument("thread", nargs="?")
     s.add_argument("new_name", metavar="NAME")
     add("delete", "thread/delete: delete THREAD and its rollout files").add_argument("thread", nargs="?")
-    add("compact", "thread/compact/start: compact THREAD's history (runs as a turn)").add_argument("thread", nargs="?")
+    add("compact", "thread/compact/start: compact THREAD's history, shown live (it runs as a turn)").add_argument("thread", nargs="?")
     s = add("turns", "thread/turns/list as a table (oldest first)")
     s.add_argument("thread", nargs="?")
     s.add_argument("--limit", type=positive_int, metavar="N", help="at most N turns")
@@ -78,7 +78,7 @@ def _metadata(s: CodexSession, a: argparse.Namespace, u: Any) -> Any:
 HANDLERS: dict[str, Callable[[Any, argparse.Namespace, Any], Any]] = {
     "name": lambda s, a, u: api_cmds.name(s, a.thread, a.new_name),
     "delete": lambda s, a, u: api_cmds.delete(s, a.thread),
-    "compact": lambda s, a, u: api_cmds.compact(s, a.thread),
+    "compact": lambda s, a, u: running.compact(s, a.thread, u),
     "turns": lambda s, a, u: api_cmds.turns(s, a.thread, a.limit),
     "loaded": lambda s, a, u: api_cmds.loaded(s),
     "unsubscribe": lambda s, a, u: api_cmds.unsubscribe(s, a.thread),

@@ -23,7 +23,7 @@ from .turns import LiveTurn, OnUpdate
 if TYPE_CHECKING:
     from .session import CodexSession
 
-__all__ = ["interrupt", "running_turn", "start_no_wait", "steer", "turn_hint", "wait"]
+__all__ = ["compact", "interrupt", "running_turn", "start_no_wait", "steer", "turn_hint", "wait"]
 
 
 def _text_input(text: str) -> list[dict[str, Any]]:
@@ -97,6 +97,21 @@ def wait(session: CodexSession, ref: str | None, on_update: OnUpdate, *, poll: f
     res.finish()
     on_update(res, True)
     return res
+
+
+def compact(session: CodexSession, ref: str | None, on_update: OnUpdate, *, timeout: float = 120.0) -> TurnResult:
+    """``thread/compact/start``, then follow the compaction turn it starts to its end, live."""
+    need(session, "thread/compact/start", "compact")
+    tid = session.resolve(ref)
+    session.call("thread/compact/start", {"threadId": tid})
+    try:
+        started = session.app.read_stream_until_notification_message(
+            "turn/started", 10.0, predicate=lambda n: (n.params or {}).get("threadId") == tid
+        )
+    except AppServerError as exc:
+        raise CodexUsageError(f"compaction of {short_id(tid)} started no turn: {one_line(exc)}") from None
+    session.running[tid] = ((started.params or {}).get("turn") or {}).get("id")
+    return wait(session, tid, on_update, timeout=timeout)
 
 
 def interrupt(session: CodexSession, ref: str | None, on_update: OnUpdate) -> TurnResult:

@@ -97,7 +97,9 @@ class MethodCatalog:
             return {"type": "null"}
         return {**self.definitions.get(name, {}), "definitions": self.definitions}
 
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def _resolve(self, schema: Any) -> dict[str, Any]:
+        if not isinstance(schema, dict):
+            return {}
         while "$ref" in schema:
             schema = self.definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
         return schema
@@ -108,6 +110,7 @@ class MethodCatalog:
         required = set(root.get("required", []))
         out = []
         for name, sub in root.get("properties", {}).items():
+            sub = sub if isinstance(sub, dict) else {}  # `true`: anything
             kind, choices = self._kind(sub)
             desc = (sub.get("description") or "").strip().split("\n")[0].replace("`", "")
             what = describe(sub, self.definitions)
@@ -162,7 +165,7 @@ class MethodCatalog:
 
 
 def _types(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> list[str]:
-    if depth > 8:
+    if depth > 8 or not isinstance(schema, dict):
         return ["any"]
     if "$ref" in schema:
         return _types(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
@@ -181,14 +184,14 @@ def _types(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> list
 
 def _enum_values(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> list[str]:
     """The string values of an enum (also one written as ``oneOf`` of one-value enums, or ``anyOf`` with null)."""
-    if depth > 8:
+    if depth > 8 or not isinstance(schema, dict):
         return []
     if "$ref" in schema:
         return _enum_values(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
     if "enum" in schema:
         return [str(v) for v in schema["enum"] if v is not None]
     for key in ("anyOf", "oneOf"):
-        parts = [s for s in schema.get(key, []) if s.get("type") != "null"]
+        parts = [s for s in schema.get(key, []) if not isinstance(s, dict) or s.get("type") != "null"]
         if parts:
             values = [_enum_values(s, defs, depth + 1) for s in parts]
             return [v for vs in values for v in vs] if all(values) else []
@@ -207,7 +210,7 @@ def describe(schema: dict[str, Any], defs: dict[str, Any]) -> str:
         if named and kinds != ["string"]:
             text = f"a {named} (JSON object)" if kinds == ["object"] else f"a {named} (JSON)"
         elif kinds == ["array"]:
-            items = schema.get("items") or {}
+            items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
             text = f"a JSON list of {_ref_name(items) or '/'.join(_types(items, defs))}"
         elif len(kinds) == 1 and kinds[0] != "any":
             fmt = schema.get("format")
@@ -217,11 +220,13 @@ def describe(schema: dict[str, Any], defs: dict[str, Any]) -> str:
     return text + (" or null" if nullable else "")
 
 
-def _ref_name(schema: dict[str, Any]) -> str | None:
+def _ref_name(schema: Any) -> str | None:
+    if not isinstance(schema, dict):
+        return None
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
     for s in schema.get("anyOf", []) + schema.get("oneOf", []):
-        if "$ref" in s:
+        if isinstance(s, dict) and "$ref" in s:
             return s["$ref"].rsplit("/", 1)[-1]
     return None
 
