@@ -323,6 +323,8 @@ def codex_matcher(context: Any) -> Any:
     )
     if found is None:
         return {"completions": [], "suppress": False}
+    # nothing to offer (an option's value, no thread yet): the token itself, so Python names are not offered either
+    found = found or [(context.token, "nothing")]
     return {"completions": [SimpleCompletion(t, type=k) for t, k in found], "suppress": True}
 
 

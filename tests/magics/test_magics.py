@@ -236,8 +236,11 @@ def test_thread_ids_errors(ip, sandbox):
 def test_dead_app_server(ip, sandbox):
     sandbox.session.app.kill()
     sandbox.session.app._proc.wait(5)
-    assert "exited" in usage_error(ip, "%codex start")
+    msg = usage_error(ip, "%codex start")
+    assert "exited" in msg and msg.endswith("; run %codex sandbox for a new one (a new, empty CODEX_HOME)")
     assert ok(ip, "%codex status").state == "error"
+    ok(ip, "%codex sandbox")  # what the hint says works
+    assert ok(ip, "%codex start").status == "idle"
     assert ok(ip, "1 + 1") == 2
 
 
