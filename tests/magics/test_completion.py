@@ -6,12 +6,11 @@ import pytest
 
 pytest.importorskip("IPython")
 
+from codex_magics.completion import thread_variables
+from codex_magics.display import Result, TurnResult
 from IPython.core.completer import provisionalcompleter
 from IPython.core.history import HistoryManager
 from IPython.core.interactiveshell import InteractiveShell
-
-from codex_magics.completion import thread_variables
-from codex_magics.display import Result, TurnResult
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ import pytest
 
 pytest.importorskip("IPython")
 
+from codex_magics.parsing import SUBCOMMANDS, full_help
 from IPython.core.history import HistoryManager
 from IPython.core.interactiveshell import InteractiveShell
-
-from codex_magics.parsing import SUBCOMMANDS, full_help
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from codex_magics.display import ReportView, Result, Table
 from codex_magics.render import EMPTY, KIND_COLOUR, STATE_KIND, escape_markdown, html_cell, human, state_html, text_cell
 

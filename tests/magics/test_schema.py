@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from codex_fixtures import codex_binary_info
 from codex_magics.errors import CodexUsageError
 from codex_magics.schema import MethodCatalog, catalog_of, describe
