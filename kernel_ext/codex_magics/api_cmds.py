@@ -141,8 +141,10 @@ def goal(session: CodexSession, action: str, ref: str | None, objective: str | N
         return Result("goal cleared" if result.get("cleared") else "no goal to clear", {"thread": tid, "cleared": result.get("cleared")})
     data = {"thread": tid, **(g or {})}
     fields = ["thread", "objective", "status", "tokenBudget", "tokensUsed", "timeUsedSeconds"]
-    return Result("goal" if g else "no goal", data, fields=[f for f in fields if f in data],
-                  note="" if g else "set one: %codex goal set --objective TEXT")
+    note = "set one: %codex goal set --objective TEXT" if not g else ""
+    if g and g.get("status") == "active":
+        note = "an active goal lets codex start turns on its own (goal continuation): %codex wait follows one, --status paused stops it"
+    return Result("goal" if g else "no goal", data, fields=[f for f in fields if f in data], note=note)
 
 
 def metadata(session: CodexSession, ref: str | None, git: dict[str, str | None]) -> Result:

@@ -58,8 +58,8 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     p: dict[str, _Parser] = {}
 
     def add(name: str, help: str) -> _Parser:
-        help = help.replace("`", "")
-        p[name] = sub.add_parser(name, help=help, description=help)
+        text = help.replace("`", "")  # shown as written: argparse %-formats a subcommand's help, not its description
+        p[name] = sub.add_parser(name, help=text.replace("%", "%%"), description=text)
         return p[name]
 
     s = add("sandbox", "start a mock Responses API, a temp CODEX_HOME (hermetic config) and a real `codex app-server`")

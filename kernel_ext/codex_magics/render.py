@@ -127,6 +127,8 @@ def html_cell(key: str, value: Any) -> str:
         return state_html(value)
     if key in _ID_KEYS:
         return f"<span style='white-space:nowrap;font-family:monospace'>{html.escape(text)}</span>"
+    if key in ("updated", "started", "duration", "created"):
+        return f"<span style='white-space:nowrap'>{html.escape(text)}</span>"
     return html.escape(text)
 
 

@@ -41,3 +41,5 @@ def test_help_without_backticks(ip, capsys):
         assert out and "`" not in out, (line, out)
     ip.run_line_magic("codex", "sandbox --help")
     assert "--stream-delay SECONDS" in capsys.readouterr().out
+    ip.run_line_magic("codex", "--help")
+    assert "a %%codex --no-wait cell" in " ".join(capsys.readouterr().out.split())  # not %-formatted away
