@@ -196,6 +196,21 @@ def test_quickstart_runs_in_jupyterlab(tmp_path):
         lab.close()
     assert lab.proc.returncode is not None
     assert not leftover_app_servers(), "a codex app-server survived the JupyterLab shutdown"
+    assert not _running_in(notebooks), "a kernel (or another process started in the notebook dir) survived the shutdown"
+
+
+def _running_in(cwd: Path) -> list[int]:
+    """Live processes whose working directory is ``cwd`` (the kernels of this server start there)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and Path(os.readlink(f"/proc/{entry}/cwd")) == cwd:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 def _check(page, reply: str, shots: Path) -> None:
