@@ -272,7 +272,10 @@ class CodexMagics(Magics):
         session = self._need()
         a.thread = self._thread_ref(a.thread) if a.thread else None
         if a.steer:
-            return running.steer(session, a.thread, prompt)
+            steered = running.steer(session, a.thread, prompt)
+            if a.out:
+                self.shell.user_ns[a.out] = steered
+            return steered
         session.approval = self.approval
         in_place = _updates_in_place(self.shell)
         try:

@@ -89,6 +89,8 @@ def test_steer_and_interrupt_a_running_turn(kernel):
     kernel.ok("_gate = _held()")
     kernel.ok("%%codex --no-wait\nA turn to interrupt.")
     assert kernel.value("_gate.wait_reached(10)") is True
+    kernel.ok("%%codex --steer -o _c\nSteered by a cell.")
+    assert kernel.value("[_c.title, _c.text]") == ["turn steered", "Steered by a cell."]
     assert kernel.codex("interrupt", "[_v.status, _v.interrupted]")[0] == "interrupted"
     kernel.ok("_gate.release()")
     assert "no running turn" in kernel.usage_error("%codex steer too late")
