@@ -11,33 +11,25 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from .render import escape_markdown, html_record, html_table, human, text_cell
+
 __all__ = ["ReportView", "Result", "RpcResult", "Table", "TextStream", "TurnResult", "short_id"]
 
-_MAX_CELL = 120
 _ITEM_OUTPUT_LINES = 8
+CURRENT_MARK = "*"
+"""The marker column of a thread table: ``*`` on the current thread's row."""
 
 
 def short_id(thread_id: str | None) -> str:
     """The first 13 characters of an id: enough to tell UUIDv7 ids apart (their start is a timestamp)."""
     return (thread_id or "")[:13]
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, separators=(",", ":"))
-    else:
-        text = str(value)
-    text = text.replace("\n", " ")
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
 def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -46,12 +38,6 @@ def _text_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = [fmt.format(*columns), fmt.format(*("-" * w for w in widths))]
     lines += [fmt.format(*r) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
-
-
-def _html_table(columns: Sequence[str] | None, rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns) if columns else ""
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left'><code>{html.escape(v)}</code></td>" for v in r) + "</tr>" for r in rows)
-    return f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}<tbody>{body}</tbody></table>"
 
 
 class Result:
@@ -84,7 +70,7 @@ class Result:
         return self.data.get(key, default)
 
     def _rows(self) -> list[list[str]]:
-        return [[k, _cell(self.data.get(k))] for k in self.fields]
+        return [[k, text_cell(k, self.data.get(k))] for k in self.fields]
 
     def __str__(self) -> str:
         width = max((len(k) for k in self.fields), default=0)
@@ -98,7 +84,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
-        return f"<p><b>{html.escape(self.title)}</b></p>{_html_table(None, self._rows())}{note}"
+        return f"<p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}"
 
 
 class RpcResult(Result):
@@ -135,8 +121,18 @@ class ReportView:
         return str(self)
 
     def _repr_html_(self) -> str | None:
-        html_of = getattr(self.report, "_repr_html_", None)
-        return html_of() if callable(html_of) else None
+        """The verdict matrix in the colours of every other view (:mod:`.render`), binary paths whole."""
+        r = self.report
+        try:
+            rows = [{"scenario": s.name, **{lb: r.result(s.name, lb).verdict for lb in r.labels}} for s in r.scenarios]
+            paths = [{"binary": lb, "path": str(b.path)} for b, lb in zip(r.binaries, r.labels, strict=False)]
+            diffs = r.difference_lines()
+        except (AttributeError, KeyError, TypeError):
+            html_of = getattr(r, "_repr_html_", None)
+            return html_of() if callable(html_of) else None
+        grid = html_table(["scenario", *r.labels], rows, states=r.labels)
+        items = "".join(f"<li>{html.escape(d)}</li>" for d in diffs)
+        return grid + html_table(["binary", "path"], paths) + (f"<ul>{items}</ul>" if items else "")
 
 
 class Table:
@@ -145,11 +141,14 @@ class Table:
     ``t.ids`` lists the ``id`` column when there is one.
     """
 
-    def __init__(self, title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, note: str = "") -> None:
+    def __init__(
+        self, title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, note: str = "", legend: str = ""
+    ) -> None:
         self.title = title
         self.columns = list(columns)
         self.rows = [dict(r) for r in rows]
         self.note = note
+        self.legend = legend
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -166,19 +165,19 @@ class Table:
         return [r["id"] for r in self.rows if "id" in r]
 
     def _cells(self) -> list[list[str]]:
-        return [[_cell(r.get(c)) for c in self.columns] for r in self.rows]
+        return [[text_cell(c, r.get(c)) for c in self.columns] for r in self.rows]
 
     def __str__(self) -> str:
         body = _text_table(self.columns, self._cells()) if self.rows else "(none)"
-        return "\n".join(x for x in (f"{self.title} ({len(self.rows)})", body, self.note) if x)
+        return "\n".join(x for x in (f"{self.title} ({len(self.rows)})", body, self.legend, self.note) if x)
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
-        body = _html_table(self.columns, self._cells()) if self.rows else "<p><i>(none)</i></p>"
-        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
-        return f"<p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{note}"
+        body = html_table(self.columns, self.rows) if self.rows else "<p><i>(none)</i></p>"
+        notes = "".join(f"<p style='margin:.2em 0'>{html.escape(x)}</p>" for x in (self.legend, self.note) if x)
+        return f"<p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}"
 
 
 @dataclass(eq=False)
@@ -194,6 +193,8 @@ class TurnResult:
         usage: the turn's token usage (``thread/tokenUsage/updated`` ``last``).
         error: the error message of a failed turn.
         updates: how many live display updates were sent.
+        started, ended: ``time.monotonic()`` at creation and at the end (``elapsed`` = seconds).
+        render: ``markdown`` (the reply as Markdown, raw HTML escaped) or ``text`` (plain text only).
     """
 
     thread_id: str
@@ -206,6 +207,9 @@ class TurnResult:
     error: str | None = None
     interrupted: bool = False
     updates: int = 0
+    started: float = field(default_factory=time.monotonic, repr=False)
+    ended: float | None = field(default=None, repr=False)
+    render: str = field(default="markdown", repr=False)
     _messages: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -213,8 +217,20 @@ class TurnResult:
         """Whether the turn has ended (any final status)."""
         return self.status not in ("starting", "inProgress")
 
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the start to the end (to now while the turn runs)."""
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
+
+    def finish(self) -> None:
+        """Note the end time (once)."""
+        if self.ended is None:
+            self.ended = time.monotonic()
+
     def _footer(self) -> str:
-        parts = [f"turn {short_id(self.turn_id) or '?'}", f"thread {short_id(self.thread_id)}", self.status]
+        parts = [f"turn {short_id(self.turn_id) or '?'}", f"thread {short_id(self.thread_id)}", str(human(self.status))]
+        if self.done:
+            parts.append(f"{self.elapsed:.1f} s")
         if self.usage and self.usage.get("totalTokens") is not None:
             parts.append(f"{self.usage['totalTokens']} tokens")
         return " · ".join(parts)
@@ -239,15 +255,24 @@ class TurnResult:
     def __repr__(self) -> str:
         return str(self)
 
-    def _repr_markdown_(self) -> str:
+    def _repr_markdown_(self) -> str | None:
+        """The reply as Markdown with raw HTML and entities escaped (None when ``render`` is ``text``)."""
+        if self.render == "text":
+            return None
         out = []
         for line in self._item_lines():
-            out.append(f"```\n{line}\n```")
-        out.append((self.text or ("*(no text)*" if self.done else "")) + ("" if self.done else " ▌"))
+            fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", line)), default=0))
+            out.append(f"{fence}\n{line}\n{fence}")
+        out.append((escape_markdown(self.text) or ("*(no text)*" if self.done else "")) + ("" if self.done else " ▌"))
         if self.error:
-            out.append(f"**error:** {self.error}")
+            out.append(f"**error:** {escape_markdown(self.error)}")
         out.append(f"<sub>{html.escape(self._footer())}</sub>")
         return "\n\n".join(out)
+
+    def bundle(self) -> dict[str, str]:
+        """The MIME bundle shown live and as the final value (the same ``text/plain`` for both)."""
+        md = self._repr_markdown_()
+        return {"text/plain": str(self), **({"text/markdown": md} if md is not None else {})}
 
 
 class TextStream:

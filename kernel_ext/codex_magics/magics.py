@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import keyword
-import sys
 import time
 from typing import Any
 
@@ -18,32 +17,17 @@ from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import arg_split
-from IPython.display import display
+from IPython.display import clear_output, display
 from traitlets import CaselessStrEnum, Float, TraitError, Unicode, validate
 
+from . import api_cmds, api_parsers, running
+from .completion import candidates
 from .display import ReportView, TextStream, TurnResult
+from .parsing import _CELL, _ROOT, _SUB, SUBCOMMANDS, _HelpShown, _Parser, full_help
+from .schema import catalog_of
 from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
 
 __all__ = ["CodexMagics", "load", "unload"]
-
-
-class _HelpShown(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse whose errors raise (one line) instead of exiting."""
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        raise CodexUsageError(f"{self.prog}: {message}")
-
-    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
-        if message:
-            raise CodexUsageError(message.strip())
-        raise _HelpShown()
-
-    def print_help(self, file: Any = None) -> None:
-        super().print_help(file or sys.stdout)
 
 
 def _split(line: str) -> list[str]:
@@ -54,92 +38,21 @@ def _split(line: str) -> list[str]:
         raise CodexUsageError(f"%codex: cannot split the line: {str(exc).lower()}") from None
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
-    root = _Parser(
-        prog="%codex",
-        description="Codex app-server threads from IPython. `%codex SUBCOMMAND --help` for details; "
-        "`%%codex [THREAD] [-o VAR]` runs the cell as a turn. THREAD is an id, a unique prefix, or a variable "
-        "holding a thread result (t = %codex start); it defaults to the current thread. No $var/{var} expansion.",
-    )
-    sub = root.add_subparsers(dest="cmd", metavar="SUBCOMMAND", parser_class=_Parser)
-    p: dict[str, _Parser] = {}
-
-    def add(name: str, help: str) -> _Parser:
-        p[name] = sub.add_parser(name, help=help, description=help)
-        return p[name]
-
-    s = add("sandbox", "start a mock Responses API, a temp CODEX_HOME (hermetic config) and a real `codex app-server`")
-    s.add_argument("--reply", help="what the mock model answers (default: %%config CodexMagics.default_reply)")
-    s.add_argument("--codex-bin", help="the codex binary (default: %%config CodexMagics.codex_bin, $CODEX_BIN, bundled)")
-    c = add("connect", "start `codex app-server` on a real CODEX_HOME with its own config and login")
-    c.add_argument("--home", help="CODEX_HOME (default: $CODEX_HOME or ~/.codex)")
-    c.add_argument("--codex-bin")
-    c.add_argument("-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
-    add("status", "where everything is, and whether it is alive")
-    s = add("start", "thread/start; the new thread becomes current")
-    s.add_argument("--model")
-    s.add_argument("--ephemeral", action="store_true", help="never written to disk")
-    s.add_argument("--name", help="thread/name/set after start (this writes the rollout)")
-    s = add("threads", "thread/list as a table")
-    s.add_argument("--archived", action="store_true")
-    s.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="at most N threads (default 20)")
-    add("use", "make THREAD current").add_argument("thread")
-    s = add("read", "thread/read (with --turns: the turns as a table)")
-    s.add_argument("thread", nargs="?")
-    s.add_argument("--turns", action="store_true")
-    add("archive", "thread/archive").add_argument("thread", nargs="?")
-    add("unarchive", "thread/unarchive (then `resume` before a new turn)").add_argument("thread", nargs="?")
-    add("resume", "thread/resume; THREAD becomes current").add_argument("thread", nargs="?")
-    add("fork", "thread/fork; the fork becomes current").add_argument("thread", nargs="?")
-    s = add("rollback", "drop the last turns (thread/revert, or thread/rollback on older binaries)")
-    s.add_argument("thread", nargs="?")
-    g = s.add_mutually_exclusive_group(required=True)
-    g.add_argument("--turns", type=_positive_int, metavar="N", help="how many turns to drop")
-    g.add_argument("--before", metavar="TURN_ID", help="drop this turn and every later one")
-    add("rollout", "the rollout files on disk: path, state, lines, record types").add_argument("thread", nargs="?")
-    s = add("rpc", "send any JSON-RPC request and show its raw result")
-    s.add_argument("method")
-    s.add_argument("params", nargs="?", help="JSON params: the rest of the line, as typed")
-    add("repro", "run reproduction scenarios against this session's binary").add_argument("scenarios", nargs="*")
-    add("stop", "stop the app-server (and the sandbox) now")
-    return root, p
-
-
-_ROOT, _SUB = _build_parser()
-SUBCOMMANDS = sorted(_SUB)
-_CELL = _Parser(prog="%%codex", description="Run the cell as the prompt of a new turn, streamed live.")
-_CELL.add_argument("thread", nargs="?", help="thread (default: current)")
-_CELL.add_argument("-o", "--out", metavar="VAR", help="also store the result in VAR")
-
-
 class _CellTurn(TurnResult):
-    """The ``%%codex`` return value: shown live already, so its first display (Out[]) is skipped.
+    """The ``%%codex`` return value: its Out[n] is the final state of the live display, byte for byte."""
 
-    After a live view written as plain text (a terminal), that first display is
-    the footer line (turn, thread, status, tokens) instead.
-    """
+
+class _TextCellTurn(TurnResult):
+    """After a live view written as plain text (a terminal), the first display is the footer line only."""
 
     _skip_display = True
-    _live_as_text = False
 
     def _ipython_display_(self) -> None:
         if self._skip_display:
             self._skip_display = False
-            if self._live_as_text:
-                display({"text/plain": f"[{self._footer()}]"}, raw=True)
+            display({"text/plain": f"[{self._footer()}]"}, raw=True)
             return
-        display({"text/plain": str(self), "text/markdown": self._repr_markdown_()}, raw=True)
+        display(self.bundle(), raw=True)
 
 
 def _updates_in_place(shell: Any) -> bool:
@@ -152,7 +65,9 @@ class CodexMagics(Magics):
     """``%codex SUBCOMMAND ...`` and ``%%codex [THREAD] [-o VAR]``.
 
     Subcommands: sandbox, connect, status, start, threads, use, read, archive,
-    unarchive, resume, fork, rollback, rollout, rpc, repro, stop.
+    unarchive, resume, fork, rollback, rollout, rpc, repro, stop, and the thread
+    API: name, delete, compact, turns, loaded, unsubscribe, steer, interrupt,
+    wait, goal, metadata, call (every thread/turn method of the binary).
     """
 
     codex_bin = Unicode("", help="codex binary for sandbox/connect ('' = $CODEX_BIN or the bundled one)").tag(config=True)
@@ -162,6 +77,9 @@ class CodexMagics(Magics):
     stream_interval = Float(0.1, help="minimum seconds between two live display updates").tag(config=True)
     stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(config=True)
     approval = CaselessStrEnum(["decline", "accept"], "decline", help="answer to approval requests during a turn").tag(config=True)
+    render = CaselessStrEnum(["markdown", "text"], "markdown", help="a reply as Markdown (raw HTML escaped) or as plain text").tag(
+        config=True
+    )
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -195,7 +113,9 @@ class CodexMagics(Magics):
         words = line.split()
         if len(words) > 2 and words[0] == "rpc":  # raw JSON: keep the rest of the line as typed (quotes and all)
             method, _, params = line.strip()[3:].strip().partition(" ")
-            return self._need().rpc(method, params.strip())
+            return api_cmds.rpc(self._need(), method, params.strip())
+        if words and words[0] == "call" and not {"-h", "--help"} & set(words[1:2]):
+            return self._call(line.strip()[4:].strip())
         argv = _split(line)
         if not argv:
             _ROOT.print_help()
@@ -211,7 +131,32 @@ class CodexMagics(Magics):
         args.cmd = argv[0]
         if getattr(args, "thread", None):
             args.thread = self._thread_ref(args.thread)
+        if args.cmd in api_parsers.HANDLERS:
+            return self._api(args)
         return getattr(self, f"_cmd_{args.cmd}")(args)
+
+    def _api(self, args: argparse.Namespace) -> Any:
+        session = self._need()
+        res = api_parsers.HANDLERS[args.cmd](session, args, self._live_update())
+        if isinstance(res, TurnResult):
+            res.render = self.render
+        return res
+
+    def _call(self, rest: str) -> Any:
+        """``%codex call METHOD [--PARAM VALUE ...] [JSON]``: params from the binary's schema, validated, then sent."""
+        session = self._need()
+        catalog = catalog_of(session.binary)
+        method, _, rest = rest.partition(" ")
+        if not method:
+            print(api_parsers.methods_help(catalog))
+            return None
+        if not catalog.has(method):
+            raise api_parsers.unknown_method(catalog, method)
+        options, json_text = api_parsers.split_call_line(rest)
+        params = api_parsers.parse_call(catalog, method, _split(options), json_text, _Parser)
+        if "threadId" in params and isinstance(params["threadId"], str):
+            params["threadId"] = self._thread_ref(params["threadId"])
+        return api_cmds.call(session, method, params)
 
     def _thread_ref(self, ref: str) -> str:
         """THREAD may name a Python variable holding a thread result (``%codex archive t``) or an id string."""
@@ -242,7 +187,10 @@ class CodexMagics(Magics):
         reply = a.reply if a.reply is not None else self.default_reply
         return self._replace(
             lambda: CodexSession.sandbox(
-                reply, codex_bin=a.codex_bin or self.codex_bin, stream_delay=self.stream_delay, timeout=self.timeout
+                reply,
+                codex_bin=a.codex_bin or self.codex_bin,
+                stream_delay=self.stream_delay if a.stream_delay is None else a.stream_delay,
+                timeout=self.timeout,
             )
         )
 
@@ -279,13 +227,13 @@ class CodexMagics(Magics):
         return self._need().fork(a.thread)
 
     def _cmd_rollback(self, a: argparse.Namespace) -> Any:
-        return self._need().rollback(a.thread, a.turns, a.before)
+        return api_cmds.rollback(self._need(), a.thread, a.turns, a.before)
 
     def _cmd_rollout(self, a: argparse.Namespace) -> Any:
         return self._need().rollout(a.thread)
 
     def _cmd_rpc(self, a: argparse.Namespace) -> Any:
-        return self._need().rpc(a.method, a.params)
+        return api_cmds.rpc(self._need(), a.method, a.params)
 
     def _cmd_repro(self, a: argparse.Namespace) -> Any:
         try:
@@ -309,6 +257,29 @@ class CodexMagics(Magics):
         return None
 
     # ------------------------------------------------------------------ turns
+    def _live_update(self) -> Any:
+        """The ``on_update`` of a live turn: one display updated in place (a kernel), or text appended (a terminal)."""
+        if not _updates_in_place(self.shell):
+            return TextStream()
+        handle: Any = None  # created on the first update: a turn/start that fails shows only the error
+        last: list[Any] = [0.0, None]
+
+        def update(res: TurnResult, final: bool) -> None:
+            nonlocal handle
+            res.render = self.render
+            now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
+            if final or (state != last[1] and now - last[0] >= self.stream_interval):
+                last[:] = [now, state]
+                res.updates += 1
+                if handle is None:
+                    handle = display(res.bundle(), raw=True, display_id=True)
+                else:
+                    handle.update(res.bundle(), raw=True)
+            if final and handle is not None:
+                clear_output(wait=True)  # the value's Out[n] replaces the live display when it is shown
+
+        return update
+
     def _turn(self, line: str, cell: str) -> Any:
         a = _CELL.parse_args(_split(line.strip()))
         prompt = cell.strip("\n")
@@ -316,36 +287,29 @@ class CodexMagics(Magics):
             raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
         if a.out is not None and (not a.out.isidentifier() or keyword.iskeyword(a.out)):
             raise CodexUsageError(f"%%codex: -o needs a Python variable name, got {a.out!r}")
+        if a.no_wait and a.steer:
+            raise CodexUsageError("%%codex: --no-wait starts a turn, --steer adds to a running one: give one of them")
         session = self._need()
         a.thread = self._thread_ref(a.thread) if a.thread else None
-        handle: Any = None  # created on the first update: a turn/start that fails shows only the error
-        last: list[Any] = [0.0, None]
-
-        def update(res: TurnResult, final: bool) -> None:
-            nonlocal handle
-            now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
-            if final or (state != last[1] and now - last[0] >= self.stream_interval):
-                last[:] = [now, state]
-                res.updates += 1
-                if handle is None:
-                    handle = display(res, display_id=True)
-                else:
-                    handle.update(res)
-
-        in_place = _updates_in_place(self.shell)
+        if a.steer:
+            steered = running.steer(session, a.thread, prompt)
+            if a.out:
+                self.shell.user_ns[a.out] = steered
+            return steered
         session.approval = self.approval
-        on_update = update if in_place else TextStream()
-        res = session.run_turn(a.thread, prompt, on_update, poll=min(0.1, self.stream_interval), timeout=self.turn_timeout)
-        out = _CellTurn(**{k: getattr(res, k) for k in res.__dataclass_fields__})
-        out._live_as_text = not in_place
+        in_place = _updates_in_place(self.shell)
+        try:
+            if a.no_wait:
+                res = running.start_no_wait(session, a.thread, prompt)
+            else:
+                poll = min(0.1, self.stream_interval)
+                res = session.run_turn(a.thread, prompt, self._live_update(), poll=poll, timeout=self.turn_timeout)
+        except CodexUsageError as exc:
+            raise CodexUsageError(running.turn_hint(session, a.thread, exc)) from None
+        out = (_CellTurn if in_place or a.no_wait else _TextCellTurn)(**{k: getattr(res, k) for k in res.__dataclass_fields__})
+        out.render = self.render
         if a.out:
             self.shell.user_ns[a.out] = out
-
-        def shown(*_: Any) -> None:  # after this cell, displaying the result shows it again
-            out._skip_display = False
-            self.shell.events.unregister("post_run_cell", shown)
-
-        self.shell.events.register("post_run_cell", shown)
         return out
 
 
@@ -358,20 +322,36 @@ def _thread_ids(ip: Any) -> list[str]:
 
 @context_matcher()
 def codex_matcher(context: Any) -> Any:
-    """Complete subcommands after ``%codex`` and thread ids after a subcommand / ``%%codex``."""
-    text = context.line_with_cursor.lstrip()
-    if not text.startswith(("%codex ", "%%codex ")):
-        return {"completions": [], "suppress": False}
-    words = text.split()
-    typing_first = len(words) == 1 or (len(words) == 2 and not text.endswith(" "))
-    token = context.token
-    if text.startswith("%codex ") and typing_first:
-        names = [n for n in SUBCOMMANDS if n.startswith(token)]
-        return {"completions": [SimpleCompletion(n, type="subcommand") for n in names], "suppress": True}
+    """Complete subcommands, options, call's methods and params, threads and variables holding threads."""
     from IPython import get_ipython
 
-    ids = [i for i in _thread_ids(get_ipython()) if i.startswith(token.lower())]
-    return {"completions": [SimpleCompletion(i, type="thread") for i in ids], "suppress": bool(ids)}
+    ip = get_ipython()
+    magics = ip.magics_manager.registry.get("CodexMagics") if ip is not None else None
+    session = getattr(magics, "session", None)
+    catalog = None
+    if session is not None and context.line_with_cursor.lstrip().startswith("%codex call "):
+        try:
+            catalog = catalog_of(session.binary)
+        except CodexUsageError:
+            catalog = None
+    found = candidates(
+        context.line_with_cursor,
+        context.token,
+        subparsers=_SUB,
+        cell_parser=_CELL,
+        user_ns=ip.user_ns if ip is not None else {},
+        thread_ids=_thread_ids(ip) if ip is not None else [],
+        catalog=catalog,
+        call_parser=lambda m: api_parsers.call_parser(catalog, m, _Parser),
+    )
+    if found is None:
+        return {"completions": [], "suppress": False}
+    # nothing to offer (an option's value, no thread yet): the token itself, so Python names are not offered either
+    found = found or [(context.token, "nothing")]
+    return {"completions": [SimpleCompletion(t, type=k) for t, k in found], "suppress": True}
+
+
+CodexMagics.codex.__doc__ = full_help()  # what %codex? shows: every subcommand's help
 
 
 # ---------------------------------------------------------------- lifecycle

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import collections
 import difflib
-import json
 import os
 import re
 import time
@@ -39,10 +38,9 @@ from codex_fixtures import (
     ScriptedReply,
     codex_binary_info,
 )
-from codex_fixtures.appserver.thread_api import rollback_params
 from codex_fixtures.mock.sse import ev_assistant_message, ev_completed, ev_response_created
 
-from .display import Result, RpcResult, Table, TurnResult, short_id
+from .display import Result, Table, TurnResult, short_id
 from .errors import CodexUsageError, one_line
 from .rollouts import ROLLOUT_FIELDS, disk_states, rollout_state, skipped_note
 from .turns import LiveTurn, OnUpdate, answer_request
@@ -59,10 +57,6 @@ _LIVE: weakref.WeakSet[CodexSession] = weakref.WeakSet()
 def _streamed_reply(text: str, delay: float) -> ScriptedReply:
     events = [ev_response_created("resp-1"), *ev_assistant_message("msg-1", text, streamed=True), ev_completed("resp-1")]
     return ScriptedReply(events=tuple(events), delay_between_events_s=delay)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value (JSON has no NaN or Infinity)")
 
 
 def _close_all() -> None:
@@ -98,6 +92,7 @@ class CodexSession:
         self.notifications: collections.deque[JSONRPCNotification] = collections.deque(maxlen=500)
         self.error: str | None = None
         self.approval = "decline"  # the answer to approval requests during a turn: "decline" or "accept"
+        self.running: dict[str, str] = {}  # thread id -> turn id of a turn started without waiting (%%codex --no-wait)
         self.closed = False
         _LIVE.add(self)
 
@@ -170,12 +165,21 @@ class CodexSession:
             elif isinstance(msg, JSONRPCRequest) and self.app.is_alive():
                 answer_request(self.app, msg, self.approval)
 
+    def restart_hint(self) -> str:
+        """What starts a working session again after the app-server died (what works, for this mode)."""
+        if self.mode == "sandbox":
+            return "run %codex sandbox for a new one (a new, empty CODEX_HOME)"
+        return f"run %codex connect --home {self.codex_home}, then %codex resume THREAD"
+
+    def _dead(self, error: str) -> CodexUsageError:
+        self.error = error
+        return CodexUsageError(f"{error}; {self.restart_hint()}")
+
     def _check_alive(self) -> None:
         if self.closed:
             raise CodexUsageError("this session was stopped: run %codex sandbox or %codex connect")
         if not self.app.is_alive():
-            self.error = f"app-server exited (exit code {self.app.returncode})"
-            raise CodexUsageError(f"{self.error}; run %codex stop, then %codex sandbox or %codex connect")
+            raise self._dead(f"app-server exited (exit code {self.app.returncode})")
 
     def call(self, method: str, params: Any = None, timeout: float | None = None) -> Any:
         """One JSON-RPC request; errors become :class:`CodexUsageError` (one line)."""
@@ -187,7 +191,9 @@ class CodexSession:
             raise CodexUsageError(one_line(exc)) from None
         except JSONRPCRemoteError as exc:
             raise CodexUsageError(one_line(exc)) from None
-        except (AppServerExitedError, AppServerTimeoutError) as exc:
+        except AppServerExitedError as exc:
+            raise self._dead(one_line(exc)) from None
+        except AppServerTimeoutError as exc:
             self.error = one_line(exc)
             raise CodexUsageError(self.error) from None
         except AppServerError as exc:
@@ -298,19 +304,20 @@ class CodexSession:
             path = t.get("path") or ""
             rows.append(
                 {
-                    "": "*" if t["id"] == self.current else "",
+                    "current": "*" if t["id"] == self.current else "",
                     "id": t["id"],
                     "name": t.get("name"),
                     "preview": t.get("preview"),
                     "status": (t.get("status") or {}).get("type"),
                     "updated": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t["updatedAt"])) if t.get("updatedAt") else None,
-                    "rollout": os.path.relpath(path, self.codex_home) if path.startswith(str(self.codex_home)) else path,
+                    "rollout": path,
                 }
             )
         title = "archived threads" if archived else "threads"
         listed = {r["id"] for r in rows}
         note = "" if archived else self._unlisted_note(listed, complete=not result.get("nextCursor"))
-        return Table(title, ["", "id", "name", "preview", "status", "updated", "rollout"], rows, note=note)
+        legend = "* = the current thread (%codex use THREAD changes it)" if self.current in listed else ""
+        return Table(title, ["current", "id", "name", "preview", "status", "updated", "rollout"], rows, note=note, legend=legend)
 
     def _unlisted_note(self, listed: set[str], complete: bool) -> str:
         """Why threads this session knows are missing from an (unarchived) ``thread/list``, judged by the disk.
@@ -388,60 +395,11 @@ class CodexSession:
         self.current = thread["id"]
         return self._thread_result(f"fork of {short_id(tid)} (now current)", thread)
 
-    def rollback(self, ref: str | None = None, turns: int | None = None, before: str | None = None) -> Result:
-        """Drop turns with ``thread/revert`` or ``thread/rollback``, whichever the binary has."""
-        tid = self.resolve(ref)
-        method = self.binary.rollback_method
-        if method is None:
-            raise CodexUsageError(f"codex {self.binary.version} has neither thread/revert nor thread/rollback")
-        thread = self.call("thread/read", {"threadId": tid})["thread"]
-        if thread.get("ephemeral"):
-            raise CodexUsageError("ephemeral threads have no rollout to roll back")
-        if not thread.get("path") or not Path(thread["path"]).exists():
-            raise CodexUsageError(f"thread {short_id(tid)} has no turns yet: nothing to roll back")
-        ids = [t["id"] for t in self.call("thread/read", {"threadId": tid, "includeTurns": True})["thread"].get("turns", [])]
-        if turns is not None:
-            if not 1 <= turns <= len(ids):
-                raise CodexUsageError(f"cannot roll back {turns} turn(s): thread {short_id(tid)} has {len(ids)}")
-            before = ids[-turns]
-        else:
-            hits = [i for i in ids if i.startswith(str(before).lower())]
-            if len(hits) != 1:
-                raise CodexUsageError(f"no single turn matches {before!r}; turns: {', '.join(short_id(i) for i in ids) or 'none'}")
-            before = hits[0]
-            turns = len(ids) - ids.index(before)
-        result = self.call(method, rollback_params(method, tid, before_turn_id=before, num_turns=turns))
-        thread = self._remember(result.get("thread", thread))
-        res = self._thread_result(
-            f"rolled back {turns} turn(s) with {method}", thread, note=f"history now ends before turn {short_id(before)}"
-        )
-        res.data.update(method=method, before_turn=before, turns_removed=turns)
-        return res
-
     def rollout(self, ref: str | None = None, title: str = "rollout on disk") -> Result:
         """The on-disk truth for one thread: files, state, lines, record types (see :mod:`.rollouts`)."""
         tid = self.resolve(ref)
         data = rollout_state(self.codex_home, tid, (self.threads.get(tid) or {}).get("path"))
         return Result(title, data, fields=ROLLOUT_FIELDS, note=skipped_note(data["skipped"]))
-
-    def rpc(self, method: str, params_json: str | None = None) -> RpcResult:
-        """Send any JSON-RPC request; ``params_json`` is a JSON object."""
-        params = None
-        if params_json:
-            try:
-                params = json.loads(params_json, parse_constant=_no_constant)
-            except json.JSONDecodeError as exc:
-                raise CodexUsageError(f"params are not valid JSON: {exc.msg} at column {exc.colno}") from None
-            except ValueError as exc:  # NaN / Infinity: Python's json accepts them, the app-server drops the line
-                raise CodexUsageError(f"params are not valid JSON: {exc}") from None
-            except RecursionError:
-                raise CodexUsageError("params are not valid JSON: nested too deeply to parse") from None
-            if not isinstance(params, dict):
-                raise CodexUsageError(f"params must be a JSON object, like {{\"limit\": 5}}; got {params_json[:80]!r}")
-        result = self.call(method, params)
-        if isinstance(result, dict) and isinstance(result.get("thread"), dict) and "id" in result["thread"]:
-            self._remember(result["thread"])
-        return RpcResult(method, result)
 
     # ------------------------------------------------------------------ turns
     def run_turn(
@@ -467,9 +425,9 @@ class CodexSession:
             on_update(res, False)
             live.follow(poll, timeout)
         except AppServerError as exc:  # from follow(): the app-server died or the stream broke
-            self.error = one_line(exc)
-            raise CodexUsageError(self.error) from None
+            raise (self._dead(one_line(exc)) if not self.app.is_alive() else CodexUsageError(one_line(exc))) from None
         except KeyboardInterrupt:
             live.interrupt()
+        res.finish()
         on_update(res, True)
         return res

@@ -158,7 +158,8 @@ def test_thread_story_with_disk_checks(kernel):
     partial = [u["content"]["data"]["text/plain"] for u in updates]
     assert any("▌" in p and "Hello from the Codex sandbox" in p for p in partial)  # a live, partial state
     assert "streamed word by word" in partial[-1] and "completed" in partial[-1] and "▌" not in partial[-1]
-    assert not turn.of("execute_result")  # shown live once, not again as Out[]
+    [out] = turn.of("execute_result")  # the value has an Out[n]: the live display's final state, byte for byte
+    assert turn.of("clear_output") and out["content"]["data"]["text/plain"] == partial[-1]
     assert kernel.value("[first.status, first.turn_id is not None]") == ["completed", True]
     active = find_thread_path_by_id_str(home, tid)
     assert active is not None and len(active.read_text().splitlines()) > 1

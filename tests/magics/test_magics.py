@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -196,7 +197,7 @@ def test_turn_shows_command_items(ip, sandbox, capsys):
     out = capsys.readouterr().out
     assert out.count("$ commandExecution:") == 2 and "hi-from-tool\n" in out.split("[completed, exit 0]\n", 1)[1], out
     assert out.count("done after the tool") == 1 and out.index("exit 0") < out.index("done after the tool")
-    assert out.rstrip().endswith("completed · 0 tokens]")  # Out[] of the cell: the footer line only
+    assert re.search(r"completed · \d+\.\d s · 0 tokens\]$", out.rstrip())  # Out[] of the cell: the footer line (with elapsed time)
 
 
 def test_text_stream_appends_only():
@@ -235,8 +236,11 @@ def test_thread_ids_errors(ip, sandbox):
 def test_dead_app_server(ip, sandbox):
     sandbox.session.app.kill()
     sandbox.session.app._proc.wait(5)
-    assert "exited" in usage_error(ip, "%codex start")
+    msg = usage_error(ip, "%codex start")
+    assert "exited" in msg and msg.endswith("; run %codex sandbox for a new one (a new, empty CODEX_HOME)")
     assert ok(ip, "%codex status").state == "error"
+    ok(ip, "%codex sandbox")  # what the hint says works
+    assert ok(ip, "%codex start").status == "idle"
     assert ok(ip, "1 + 1") == 2
 
 
@@ -270,7 +274,7 @@ def test_repro(ip):
 
 def test_renderers():
     t = Table("threads", ["id", "name"], [{"id": "a" * 36, "name": None}], note="n")
-    assert "a" * 36 in str(t) and "<table>" in t._repr_html_() and t.ids == ["a" * 36]
+    assert "a" * 36 in str(t) and "<table " in t._repr_html_() and t.ids == ["a" * 36]
     assert "(none)" in str(Table("x", ["id"], []))
     r = Result("title", {"a": 1, "b": {"k": 2}})
     assert r.a == 1 and r["b"] == {"k": 2} and '{"k":2}' in str(r)
