@@ -17,6 +17,9 @@ malformed lines or crash on cue). The behaviour is chosen with the
   stdout open (its pid goes to ``$FAKE_PEER_PIDFILE``), then exits 0
 * ``delayed``   - answers request ``n`` only after request ``n + 1`` arrived (answers come
   in reverse order of the requests; for concurrent-wait tests)
+* ``approvals`` - on ``fake/serverRequests`` sends the server requests named in its params
+  (``{"methods": [...]}``, ids ``s0``, ``s1``, ...) before answering it; ``fake/answers``
+  returns every answer the client sent to those requests (``{"s0": {"result": ...}, ...}``)
 """
 
 from __future__ import annotations
@@ -37,8 +40,20 @@ def send(obj: dict) -> None:
 def main() -> int:
     mode = os.environ.get("FAKE_PEER_MODE", "ok")
     held: list[int] = []
+    answers: dict = {}
     for line in sys.stdin:
         msg = json.loads(line)
+        if mode == "approvals" and "method" not in msg:
+            answers[msg["id"]] = {k: v for k, v in msg.items() if k != "id"}
+            continue
+        if mode == "approvals" and msg.get("method") == "fake/serverRequests":
+            for n, name in enumerate(msg["params"]["methods"]):
+                send({"id": f"s{n}", "method": name, "params": {"callId": f"call-{n}", "n": n}})
+            send({"id": msg["id"], "result": {}})
+            continue
+        if mode == "approvals" and msg.get("method") == "fake/answers":
+            send({"id": msg["id"], "result": answers})
+            continue
         if "id" not in msg:
             continue  # notifications (initialized)
         rid, method = msg["id"], msg.get("method")
