@@ -20,6 +20,7 @@ DESIGN_NAMES = {
 DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "ev_exec_command_call", "create_exec_command_sse_response", "ev_write_stdin_call", "ev_request_user_input_call",
     "create_request_user_input_sse_response", "ev_update_plan_call", "ev_custom_tool_call", "ev_apply_patch_custom_tool_call",
+    "ServerRequestRecord",
 }
 
 

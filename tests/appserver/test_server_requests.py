@@ -107,6 +107,8 @@ def test_bad_policies_are_refused_in_one_line(fake_home, fake_peer_bin) -> None:
     with pytest.raises(TypeError, match=r"approvals must be None, 'accept', 'decline', 'cancel' or a function .*got 'yes'"):
         AppServerProcess(fake_home, codex_bin=fake_peer_bin, approvals="yes")  # type: ignore[arg-type]
     assert check_approvals(None) is None and check_approvals("cancel") == "cancel"
+    with pytest.raises(TypeError, match=r"got \['accept'\]"):
+        check_approvals(["accept"])
     assert set(APPROVAL_DECISIONS) == set(APPROVALS)
 
     class Marker:
