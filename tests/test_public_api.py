@@ -17,6 +17,10 @@ DESIGN_NAMES = {
     "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
 }
+DOWNSTREAM_NAMES = {  # issue 11: factory, routes, auth, state
+    "AppServerFactory", "Route", "add_chatgpt_backend_routes", "write_chatgpt_auth", "write_api_key_auth",
+    "chatgpt_config_options", "CodexState",
+}
 DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "ev_exec_command_call", "create_exec_command_sse_response", "ev_write_stdin_call", "ev_request_user_input_call",
     "create_request_user_input_sse_response", "ev_update_plan_call", "ev_custom_tool_call", "ev_apply_patch_custom_tool_call",
@@ -33,6 +37,7 @@ def test_all_is_unique_and_importable():
 
 def test_design_contract_names_are_exported():
     assert DESIGN_NAMES <= set(codex_fixtures.__all__), DESIGN_NAMES - set(codex_fixtures.__all__)
+    assert DOWNSTREAM_NAMES <= set(codex_fixtures.__all__), DOWNSTREAM_NAMES - set(codex_fixtures.__all__)
 
 
 def test_library_does_not_import_pytest_or_ipython():

@@ -171,21 +171,3 @@ def test_failure_report_covers_codex_respx_and_objects_the_test_made(pytester, f
         '-> {"id":0,"method":"initialize"*',
     ])
 
-
-def test_a_skipped_test_does_not_fail_on_its_unused_replies(pytester):
-    pytester.makepyfile(
-        """
-        import pytest
-        from codex_fixtures import create_final_assistant_message_sse_response as final
-
-        @pytest.mark.codex(responses=[final("one")])
-        def test_skips_on_a_binary_without_the_feature(codex_responses):
-            pytest.skip("this binary lacks the feature")
-
-        @pytest.mark.codex(responses=[final("one")])
-        def test_unused_still_fails(codex_responses):
-            pass
-        """
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, skipped=1, errors=1)
