@@ -119,3 +119,14 @@ def test_bad_policies_are_refused_in_one_line(fake_home, fake_peer_bin) -> None:
         marker_options(Marker())
     Marker.kwargs = {"approvals": "decline"}
     assert marker_options(Marker()).approvals == "decline"
+
+
+def test_the_factory_passes_its_approvals_and_a_call_overrides_them(fake_home, fake_peer_bin) -> None:
+    from codex_fixtures import AppServerFactory
+
+    with AppServerFactory(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": "approvals"}, approvals="decline") as start:
+        default, override = start(), start(approvals="accept")
+        assert send_server_requests(default, [APPROVALS[0]]) == {"s0": {"result": {"decision": "decline"}}}
+        assert send_server_requests(override, [APPROVALS[0]]) == {"s0": {"result": {"decision": "accept"}}}
+    with pytest.raises(TypeError, match="approvals must be None"):
+        AppServerFactory(fake_home, approvals="always")  # type: ignore[arg-type]
