@@ -44,8 +44,9 @@ def start_app(codex_binary: CodexBinary, codex_home: Path, tmp_path: Path) -> It
     (tmp_path / "home").mkdir()
     started: list[AppServerProcess] = []
 
-    def start(approvals=None) -> AppServerProcess:
-        app = AppServerProcess(codex_home, codex_bin=codex_binary.path, env={"HOME": str(tmp_path / "home")}, approvals=approvals)
+    def start(approvals=None, **kw) -> AppServerProcess:
+        env = {"HOME": str(tmp_path / "home")}
+        app = AppServerProcess(codex_home, codex_bin=codex_binary.path, env=env, approvals=approvals, **kw)
         started.append(app)
         app.initialize(timeout=T)
         return app
@@ -73,6 +74,13 @@ def test_accept_runs_the_command_in_the_threads_cwd(start_app, codex_responses) 
     assert first.function_call_output("call-1") is None
     output = second.function_call_output("call-1")
     assert output is not None and "Process exited with code 0" in output["output"]
+
+
+def test_approvals_answer_over_the_websocket_transport_too(start_app) -> None:
+    app = start_app("accept", transport="websocket")
+    thread, turn = run(app)
+    assert turn["status"] == "completed" and (Path(thread["cwd"]) / "marker.txt").is_file()
+    assert [(r.method, r.answered_by) for r in app.server_requests] == [(APPROVAL, "approvals")]
 
 
 def test_decline_leaves_no_file_and_the_turn_completes(start_app, codex_responses) -> None:
