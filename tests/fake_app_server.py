@@ -19,6 +19,9 @@ malformed lines or crash on cue). The behaviour is chosen with the
   in reverse order of the requests; for concurrent-wait tests)
 * ``flood``     - before each answer, writes ``$FAKE_PEER_FLOOD_BYTES`` (default 80 MiB) without a
   newline, then the newline and the answer
+* ``approvals`` - on ``fake/serverRequests`` sends the server requests named in its params
+  (``{"methods": [...]}``, ids ``s0``, ``s1``, ...) before answering it; ``fake/answers``
+  returns every answer the client sent to those requests (``{"s0": {"result": ...}, ...}``)
 """
 
 from __future__ import annotations
@@ -39,8 +42,20 @@ def send(obj: dict) -> None:
 def main() -> int:
     mode = os.environ.get("FAKE_PEER_MODE", "ok")
     held: list[int] = []
+    answers: dict = {}
     for line in sys.stdin:
         msg = json.loads(line)
+        if mode == "approvals" and "method" not in msg:
+            answers[msg["id"]] = {k: v for k, v in msg.items() if k != "id"}
+            continue
+        if mode == "approvals" and msg.get("method") == "fake/serverRequests":
+            for n, name in enumerate(msg["params"]["methods"]):
+                send({"id": f"s{n}", "method": name, "params": {"callId": f"call-{n}", "n": n}})
+            send({"id": msg["id"], "result": {}})
+            continue
+        if mode == "approvals" and msg.get("method") == "fake/answers":
+            send({"id": msg["id"], "result": answers})
+            continue
         if "id" not in msg:
             continue  # notifications (initialized)
         rid, method = msg["id"], msg.get("method")

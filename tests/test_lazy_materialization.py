@@ -16,8 +16,8 @@ from codex_fixtures import (
     AppServerProcess,
     JSONRPCRemoteError,
     MockResponsesServer,
+    create_exec_command_sse_response,
     create_final_assistant_message_sse_response,
-    create_shell_command_sse_response,
     find_archived_thread_path_by_id_str,
     find_thread_path_by_id_str,
     list_rollouts,
@@ -194,7 +194,7 @@ def test_interrupt_a_held_turn_waits_for_that_turns_completion(codex_app_server,
 
 
 @pytest.mark.codex(responses=[
-    create_shell_command_sse_response(["echo", "hi"], call_id="call-1"),
+    create_exec_command_sse_response("echo hi", call_id="call-1"),
     create_final_assistant_message_sse_response("done"),
 ])
 def test_tool_call_round_trip_keeps_calls_and_outputs_paired(codex_app_server, codex_responses):

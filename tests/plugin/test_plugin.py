@@ -170,3 +170,4 @@ def test_failure_report_covers_codex_respx_and_objects_the_test_made(pytester, f
         "*codex app-server pid *: JSON-RPC transcript*",
         '-> {"id":0,"method":"initialize"*',
     ])
+
