@@ -137,3 +137,18 @@ def test_copy_from_real_into_pyfakefs(tmp_path, request):
     home.copy_from(tmp_path / "real")
     assert home.find(tid) == home.path / home.find(tid).relative_to(home.path)
     assert home.fs.exists(os.fspath(home.find(tid)))
+
+
+def test_archive_moves_all_files_of_a_thread_or_none(fake_home):
+    tid = fake_home.add_rollout(created_at=T0, turns=[("q", "a")])
+    base = fake_home.find(tid)
+    seg = add_segment(fake_home, tid)
+    blocker = fake_home.path / ARCHIVED_SESSIONS_SUBDIR / seg.name  # the segment's destination is taken
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("someone else's file\n")
+    with pytest.raises(FileExistsError, match=seg.name):
+        fake_home.archive(tid)
+    assert base.exists() and seg.exists(), "half the thread was archived"
+    assert fake_home.find_archived(tid) is None and blocker.read_text() == "someone else's file\n"
+    blocker.unlink()
+    assert len(fake_home.archive(tid)) == 2 and fake_home.find(tid) is None
