@@ -80,7 +80,7 @@ def test_codex_repro_reports_a_broken_binary_in_one_line_and_exits_2(tmp_path, s
 def test_the_codex_binary_fixture_fails_in_one_line_on_a_broken_binary(pytester, tmp_path, kind):
     binary = fake_binary(tmp_path, kind, BROKEN[kind][0])
     pytester.makepyfile("def test_uses_it(codex_binary):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--codex-bin={binary}", timeout=120)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", f"--codex-bin={binary}")
     result.assert_outcomes(errors=1)
     text = result.stdout.str()
     assert "Traceback" not in text and "Error" not in text.split("short test summary")[0].replace("ERROR at setup", ""), text
