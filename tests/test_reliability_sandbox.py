@@ -166,13 +166,13 @@ def test_codex_connect_starts_a_non_hermetic_app_server(monkeypatch):
     class Stop(Exception):
         pass
 
-    def fake_init(self, *args, **kwargs):
+    def fake_app_server(*args, **kwargs):
         seen.update(kwargs)
         raise Stop
 
     from codex_magics import session
 
-    monkeypatch.setattr(session.AppServerProcess, "__init__", fake_init)
+    monkeypatch.setattr(session, "AppServerProcess", fake_app_server)
     with pytest.raises(Stop):
         session.CodexSession.connect(str(ROOT))
     assert seen.get("hermetic") is False
