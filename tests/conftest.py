@@ -95,3 +95,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         lines = "\n".join(f"  pid {p}: {c[:160]}" for p, c in left)
         session.config.get_terminal_writer().line(f"\nLEAK: {len(left)} codex app-server process(es) survived the suite:\n{lines}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def cached_codex(version: str) -> Path | None:
+    """The codex ``version`` already in the fetch cache (never downloads), or None."""
+    from codex_fixtures.appserver.fetch import _cached, codex_cache_dir
+
+    return _cached(codex_cache_dir() / version)
+
+
+@pytest.fixture(params=["bundled", "0.171.0"])
+def real_codex(request: pytest.FixtureRequest) -> Path | None:
+    """The bundled binary (None: resolved as usual), then the cached 0.171.0 (skips with the reason when absent)."""
+    if request.param == "bundled":
+        return None
+    path = cached_codex(request.param)
+    if path is None:
+        pytest.skip(f"codex {request.param} is not in the fetch cache (codex-repro --codex-version {request.param} fetches it)")
+    return path

@@ -17,6 +17,10 @@ DESIGN_NAMES = {
     "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
 }
+DOWNSTREAM_NAMES = {  # issue 11: factory, routes, auth, state
+    "AppServerFactory", "Route", "add_chatgpt_backend_routes", "write_chatgpt_auth", "write_api_key_auth",
+    "chatgpt_config_options", "CodexState",
+}
 
 
 def test_all_is_unique_and_importable():
@@ -28,6 +32,7 @@ def test_all_is_unique_and_importable():
 
 def test_design_contract_names_are_exported():
     assert DESIGN_NAMES <= set(codex_fixtures.__all__), DESIGN_NAMES - set(codex_fixtures.__all__)
+    assert DOWNSTREAM_NAMES <= set(codex_fixtures.__all__), DOWNSTREAM_NAMES - set(codex_fixtures.__all__)
 
 
 def test_library_does_not_import_pytest_or_ipython():
