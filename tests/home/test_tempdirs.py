@@ -147,3 +147,18 @@ def test_cleanup_in_a_forked_child_does_nothing():
     finally:
         home.cleanup()
     assert not home.path.exists()
+
+
+def test_under_pyfakefs_a_temp_dir_goes_to_the_fake_root_and_the_real_root_stays(fs):
+    fs.pause()
+    try:
+        real_root = temp_root()
+    finally:
+        fs.resume()
+    made = make_temp_dir("codex-home-")  # the root does not exist in the fake filesystem: made there
+    assert str(made.parent) == str(real_root) and made.is_dir()
+    fs.pause()
+    try:
+        assert str(temp_root()) == str(real_root) and real_root.is_dir() and not os.path.exists(str(made))
+    finally:
+        fs.resume()
