@@ -55,7 +55,7 @@ def dead_pid() -> int:
 def test_the_root_is_marked_with_pid_start_time_and_namespace_and_holds_temp_dirs():
     root = temp_root()
     assert root.name.startswith(f"{ROOT_PREFIX}{os.getpid()}-") and root.parent == Path(tempfile.gettempdir())
-    assert (root / OWNER_FILE).read_text().split() == [str(os.getpid()), start_time(os.getpid()), namespace()]
+    assert (root / OWNER_FILE).read_text().split() == [str(os.getpid()), start_time(os.getpid()), namespace(), os.uname().nodename]
     made = make_temp_dir("codex-x-")
     assert made.parent == root and in_temp_root(made)
     outside = make_temp_dir("codex-y-", outside_root=True)
@@ -75,10 +75,11 @@ def test_sweep_removes_only_roots_whose_process_is_gone(tmp_path, sleeper, dead_
     creating_live = fake_root(tmp_path / "c", sleeper.pid, None)
     creating_dead = fake_root(tmp_path / "d", dead_pid, None)
     elsewhere = fake_root(tmp_path / "n", dead_pid, f"{dead_pid} 12345 pid:[1]")  # another pid namespace
+    other_host = fake_root(tmp_path / "h", dead_pid, f"{dead_pid} 12345 {ns} another-host")
     mine = temp_root()
-    for base in (tmp_path, tmp_path / "r", tmp_path / "c", tmp_path / "d", tmp_path / "n"):
+    for base in (tmp_path, tmp_path / "r", tmp_path / "c", tmp_path / "d", tmp_path / "n", tmp_path / "h"):
         sweep_stale_roots(base)
-    assert live.is_dir() and creating_live.is_dir() and elsewhere.is_dir() and mine.is_dir()
+    assert live.is_dir() and creating_live.is_dir() and elsewhere.is_dir() and other_host.is_dir() and mine.is_dir()
     assert not reused.exists() and not dead.exists() and not creating_dead.exists()
 
 
