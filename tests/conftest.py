@@ -26,6 +26,20 @@ def fake_peer_bin(tmp_path: Path) -> Path:
     return peer_executable(tmp_path / "fake-codex", HERE / "fake_app_server.py")
 
 
+@pytest.fixture(scope="session")
+def fake_releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of fake releases 1.0.0..1.8.0 wrapping the default binary (tests/fake_release.py)."""
+    from codex_fixtures.appserver.binary import codex_binary_info
+    from codex_fixtures.errors import CodexFixturesError
+    from fake_release import make_fake_releases
+
+    try:
+        real = codex_binary_info().path
+    except CodexFixturesError as exc:
+        pytest.skip(f"no codex binary to wrap: {exc}")
+    return make_fake_releases(tmp_path_factory.mktemp("releases"), real)
+
+
 @pytest.fixture(params=["disk", "pyfakefs"])
 def home(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """An empty CODEX_HOME directory, once on the real disk and once under pyfakefs."""
@@ -99,9 +113,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def cached_codex(version: str) -> Path | None:
     """The codex ``version`` already in the fetch cache (never downloads), or None."""
-    from codex_fixtures.appserver.fetch import _cached, codex_cache_dir
+    from codex_fixtures.appserver.fetch import cached_binary, codex_cache_dir
 
-    return _cached(codex_cache_dir() / version)
+    return cached_binary(codex_cache_dir() / version)
 
 
 @pytest.fixture(params=["bundled", "0.171.0"])

@@ -17,6 +17,8 @@ malformed lines or crash on cue). The behaviour is chosen with the
   stdout open (its pid goes to ``$FAKE_PEER_PIDFILE``), then exits 0
 * ``delayed``   - answers request ``n`` only after request ``n + 1`` arrived (answers come
   in reverse order of the requests; for concurrent-wait tests)
+* ``flood``     - before each answer, writes ``$FAKE_PEER_FLOOD_BYTES`` (default 80 MiB) without a
+  newline, then the newline and the answer
 """
 
 from __future__ import annotations
@@ -82,6 +84,14 @@ def main() -> int:
         if mode == "error":
             send({"id": rid, "error": {"code": -32600, "message": f"nope: {method}"}})
             continue
+        if mode == "flood":
+            left = int(os.environ.get("FAKE_PEER_FLOOD_BYTES", 80 * 1024 * 1024))
+            block = b"x" * (1 << 20)
+            while left > 0:
+                sys.stdout.buffer.write(block[:left])
+                left -= len(block)
+            sys.stdout.buffer.write(b"\n")
+            sys.stdout.flush()
         if mode == "notify":
             send({"method": "thread/started", "params": {"n": rid}})
             send({"id": rid, "method": "item/commandExecution/requestApproval", "params": {}})

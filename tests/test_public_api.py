@@ -16,6 +16,7 @@ DESIGN_NAMES = {
     "find_thread_path_by_id_str", "find_archived_thread_path_by_id_str", "read_rollout",
     "write_config_toml", "config_contents", "AppServerProcess", "to_response", "JSONRPCResponse",
     "JSONRPCError", "JSONRPCNotification", "JSONRPCRequest",
+    "WebSocketConnection", "CodexLaunch",
 }
 DOWNSTREAM_NAMES = {  # issue 11: factory, routes, auth, state
     "AppServerFactory", "Route", "add_chatgpt_backend_routes", "write_chatgpt_auth", "write_api_key_auth",

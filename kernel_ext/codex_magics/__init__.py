@@ -7,20 +7,27 @@ only when the extension is loaded.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
+
+_LIFECYCLE = threading.RLock()
+"""Held for a whole load or unload: an unload from another thread (stopping a session mid-turn) and a
+load right after it never interleave, so the registry and the registered ``%codex`` always agree."""
 
 
 def load_ipython_extension(ip: Any) -> None:
     """Register ``%codex`` / ``%%codex`` on ``ip`` (a second load is a no-op)."""
     from .magics import load
 
-    load(ip)
+    with _LIFECYCLE:
+        load(ip)
 
 
 def unload_ipython_extension(ip: Any) -> None:
     """Stop everything the extension started and unregister its magics, completer and config."""
     from .magics import unload
 
-    unload(ip)
+    with _LIFECYCLE:
+        unload(ip)

@@ -12,13 +12,14 @@ import sys
 import time
 from typing import Any
 
+from codex_fixtures.errors import check_timeout
 from IPython.core.completer import SimpleCompletion, context_matcher
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import arg_split
 from IPython.display import display
-from traitlets import CaselessStrEnum, Float, Unicode
+from traitlets import CaselessStrEnum, Float, TraitError, Unicode, validate
 
 from .display import ReportView, TextStream, TurnResult
 from .session import DEFAULT_REPLY, CodexSession, CodexUsageError, one_line
@@ -43,6 +44,14 @@ class _Parser(argparse.ArgumentParser):
 
     def print_help(self, file: Any = None) -> None:
         super().print_help(file or sys.stdout)
+
+
+def _split(line: str) -> list[str]:
+    """The words of a magic line, shell-style; an unclosed quote is a one-line usage error."""
+    try:
+        return arg_split(line, posix=True)
+    except ValueError as exc:  # shlex: "No closing quotation", "No escaped character"
+        raise CodexUsageError(f"%codex: cannot split the line: {str(exc).lower()}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -158,6 +167,14 @@ class CodexMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.session: CodexSession | None = None
 
+    @validate("timeout", "turn_timeout")
+    def _finite_timeout(self, proposal: Any) -> float:
+        """A timeout is finite, > 0 and at most a week (``nan`` would wait forever)."""
+        try:
+            return check_timeout(proposal["value"], f"CodexMagics.{proposal['trait'].name}")
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
     # ------------------------------------------------------------------ entry
     @no_var_expand
     @line_cell_magic
@@ -175,10 +192,11 @@ class CodexMagics(Magics):
         if line.endswith(";"):  # `%codex start;` runs the command and shows nothing (IPython's convention)
             self._line(line[:-1])
             return None
-        argv = arg_split(line, posix=True)
-        if argv and argv[0] == "rpc" and len(argv) > 2:  # raw JSON: keep the rest of the line as typed
+        words = line.split()
+        if len(words) > 2 and words[0] == "rpc":  # raw JSON: keep the rest of the line as typed (quotes and all)
             method, _, params = line.strip()[3:].strip().partition(" ")
             return self._need().rpc(method, params.strip())
+        argv = _split(line)
         if not argv:
             _ROOT.print_help()
             return None
@@ -280,6 +298,8 @@ class CodexMagics(Magics):
             return ReportView(run_scenarios(a.scenarios or None, binaries=[binary] if binary else None))
         except (KeyError, ValueError, CodexFixturesError) as exc:
             raise CodexUsageError(f"repro: {one_line(exc)}") from None
+        except KeyboardInterrupt:  # run_scenarios already cancelled the queue and closed what ran
+            raise CodexUsageError("repro interrupted: queued scenarios cancelled, running ones closed") from None
 
     def _cmd_stop(self, a: argparse.Namespace) -> Any:
         if self.session is None:
@@ -290,7 +310,7 @@ class CodexMagics(Magics):
 
     # ------------------------------------------------------------------ turns
     def _turn(self, line: str, cell: str) -> Any:
-        a = _CELL.parse_args(arg_split(line.strip(), posix=True))
+        a = _CELL.parse_args(_split(line.strip()))
         prompt = cell.strip("\n")
         if not prompt.strip():
             raise CodexUsageError("%%codex: the cell is empty; write the prompt in the cell body")
@@ -365,13 +385,15 @@ def load(ip: Any) -> None:
 
 
 def unload(ip: Any) -> None:
-    """Stop the session and remove magics, completer and configurable."""
+    """Remove magics, completer and configurable, then stop the session (the slow part, last)."""
     magics = ip.magics_manager.registry.pop("CodexMagics", None)
-    if magics is not None:
-        magics.stop()
-        if magics in ip.configurables:
-            ip.configurables.remove(magics)
     for kind in ("line", "cell"):
-        ip.magics_manager.magics[kind].pop("codex", None)
+        table = ip.magics_manager.magics[kind]
+        if magics is None or getattr(table.get("codex"), "__self__", magics) is magics:  # never another instance's
+            table.pop("codex", None)
     while codex_matcher in ip.Completer.custom_matchers:
         ip.Completer.custom_matchers.remove(codex_matcher)
+    if magics is not None:
+        if magics in ip.configurables:
+            ip.configurables.remove(magics)
+        magics.stop()

@@ -44,7 +44,7 @@ from codex_fixtures.mock.sse import ev_assistant_message, ev_completed, ev_respo
 
 from .display import Result, RpcResult, Table, TurnResult, short_id
 from .errors import CodexUsageError, one_line
-from .rollouts import ROLLOUT_FIELDS, disk_states, rollout_state
+from .rollouts import ROLLOUT_FIELDS, disk_states, rollout_state, skipped_note
 from .turns import LiveTurn, OnUpdate, answer_request
 
 __all__ = ["DEFAULT_REPLY", "CodexSession", "CodexUsageError", "one_line"]
@@ -59,6 +59,10 @@ _LIVE: weakref.WeakSet[CodexSession] = weakref.WeakSet()
 def _streamed_reply(text: str, delay: float) -> ScriptedReply:
     events = [ev_response_created("resp-1"), *ev_assistant_message("msg-1", text, streamed=True), ev_completed("resp-1")]
     return ScriptedReply(events=tuple(events), delay_between_events_s=delay)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (JSON has no NaN or Infinity)")
 
 
 def _close_all() -> None:
@@ -184,6 +188,8 @@ class CodexSession:
         self.pump()
         try:
             return self.app.request(method, params, timeout or self.timeout)
+        except (ValueError, TypeError) as exc:  # refused before sending (NaN, too deep, a bad timeout): nothing was sent
+            raise CodexUsageError(one_line(exc)) from None
         except JSONRPCRemoteError as exc:
             raise CodexUsageError(one_line(exc)) from None
         except (AppServerExitedError, AppServerTimeoutError) as exc:
@@ -321,10 +327,12 @@ class CodexSession:
         unlisted = [i for i, t in self.threads.items() if i not in listed and not t.get("ephemeral")]
         if not unlisted:
             return ""
-        states = collections.Counter(disk_states(self.codex_home, unlisted).values())
+        skipped: list[str] = []
+        states = collections.Counter(disk_states(self.codex_home, unlisted, skipped).values())
         why = {"no rollout written yet": states["not yet written"], "a rollout but no user turn": states["active"] if complete else 0}
         parts = [f"{reason} ({n})" for reason, n in why.items() if n]
-        return f"{sum(why.values())} thread(s) of this session are not listed: {', '.join(parts)}" if parts else ""
+        note = f"{sum(why.values())} thread(s) of this session are not listed: {', '.join(parts)}" if parts else ""
+        return "; ".join(n for n in (note, skipped_note(skipped)) if n)
 
     def use(self, ref: str) -> Result:
         """Make a thread current."""
@@ -360,7 +368,10 @@ class CodexSession:
         tid = self.resolve(ref)
         self.call("thread/archive", {"threadId": tid})
         self.threads.get(tid, {}).update(status={"type": "notLoaded"})
-        return self.rollout(tid, title="thread archived")
+        try:
+            return self.rollout(tid, title="thread archived")
+        except (OSError, ValueError, CodexFixturesError) as exc:  # the server did archive: say so, whatever the disk
+            return Result("thread archived", {"thread": tid, "state": "archived"}, note=f"rollout not shown: {one_line(exc)}")
 
     def unarchive(self, ref: str | None = None) -> Result:
         """``thread/unarchive`` (the thread is not loaded until resumed)."""
@@ -416,16 +427,20 @@ class CodexSession:
         """The on-disk truth for one thread: files, state, lines, record types (see :mod:`.rollouts`)."""
         tid = self.resolve(ref)
         data = rollout_state(self.codex_home, tid, (self.threads.get(tid) or {}).get("path"))
-        return Result(title, data, fields=ROLLOUT_FIELDS)
+        return Result(title, data, fields=ROLLOUT_FIELDS, note=skipped_note(data["skipped"]))
 
     def rpc(self, method: str, params_json: str | None = None) -> RpcResult:
         """Send any JSON-RPC request; ``params_json`` is a JSON object."""
         params = None
         if params_json:
             try:
-                params = json.loads(params_json)
+                params = json.loads(params_json, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
                 raise CodexUsageError(f"params are not valid JSON: {exc.msg} at column {exc.colno}") from None
+            except ValueError as exc:  # NaN / Infinity: Python's json accepts them, the app-server drops the line
+                raise CodexUsageError(f"params are not valid JSON: {exc}") from None
+            except RecursionError:
+                raise CodexUsageError("params are not valid JSON: nested too deeply to parse") from None
             if not isinstance(params, dict):
                 raise CodexUsageError(f"params must be a JSON object, like {{\"limit\": 5}}; got {params_json[:80]!r}")
         result = self.call(method, params)

@@ -1,0 +1,104 @@
+"""``codex-repro``: bad --json targets, --timeout values and corrupted baselines are refused before anything runs."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from codex_fixtures.repro import cli
+
+GOOD = {
+    "schema_version": 1, "tool": "codex-repro", "exit_code": 0,
+    "binaries": [{"label": "0.163.0", "version": "0.163.0", "path": "/x/codex", "rollback_method": "thread/revert"}],
+    "scenarios": [{"name": "start-is-lazy", "intended": "..."}],
+    "results": [{"scenario": "start-is-lazy", "binary": "0.163.0", "verdict": "as-intended", "observed": "ok",
+                 "intended": "...", "detail": "", "elapsed_s": 0.1, "kept_home": None, "steps": []}],
+}
+
+
+@pytest.fixture
+def no_binary(monkeypatch):
+    """Any attempt to probe or run a binary fails the test: these errors come first."""
+    def boom(*a, **k):
+        raise AssertionError("a binary was probed before the bad input was refused")
+
+    monkeypatch.setattr(cli, "codex_binary_info", boom)
+    monkeypatch.setattr(cli, "run_scenarios", boom)
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("codex-repro: error: ")
+    return err
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "directory", "under-a-file"])
+def test_a_json_target_that_cannot_be_written_is_refused_before_running(capsys, tmp_path, no_binary, where):
+    target = {"missing-dir": tmp_path / "nonexistent" / "x.json", "directory": tmp_path,
+              "under-a-file": tmp_path / "file" / "x.json"}[where]
+    (tmp_path / "file").write_text("")
+    assert cli.main(["run", "start-is-lazy", "--quiet", "--json", str(target)]) == 2
+    line = one_line_error(capsys)
+    assert "--json" in line and ("is a directory" in line or "does not exist" in line or "is not a directory" in line)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e10", "-1", "0"])
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_bad_timeout_is_refused_in_one_line(capsys, tmp_path, no_binary, command, value):
+    base = tmp_path / "b.json"
+    base.write_text(json.dumps(GOOD))
+    argv = ["run", "start-is-lazy"] if command == "run" else ["check", str(base)]
+    assert cli.main([*argv, "--quiet", f"--timeout={value}"]) == 2
+    assert "--timeout must be" in one_line_error(capsys)
+
+
+def corrupt(path, value):
+    doc = copy.deepcopy(GOOD)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [
+    (("scenarios", 0, "name"), ["start-is-lazy"], "$.scenarios[0].name: expected string, got array"),
+    (("binaries", 0, "label"), ["0.163.0"], "$.binaries[0].label: expected string, got array"),
+    (("results", 0, "scenario"), {"name": "x"}, "$.results[0].scenario: expected string, got object"),
+    (("binaries", 0, "path"), 5, "$.binaries[0].path: expected string or null, got integer"),
+    (("results", 0, "verdict"), "great", "$.results[0].verdict: expected one of as-intended, differs"),
+    (("results", 0, "observed"), None, "$.results[0].observed: expected string, got null"),
+], ids=["scenario-name-list", "binary-label-list", "result-scenario-dict", "path-number", "verdict", "observed-null"])
+def test_a_corrupted_baseline_names_the_bad_field(capsys, tmp_path, no_binary, path, value, field):
+    base = tmp_path / "b.json"
+    base.write_text(json.dumps(corrupt(path, value)))
+    assert cli.main(["check", str(base), "--quiet"]) == 2
+    line = one_line_error(capsys)
+    assert "malformed codex-repro report" in line and field in line, line
+
+
+def test_a_baseline_nested_200000_deep_is_refused_in_one_line(capsys, tmp_path, no_binary):
+    base = tmp_path / "deep.json"
+    base.write_text('{"schema_version": 1, "results": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    assert cli.main(["check", str(base), "--quiet"]) == 2
+    assert "nested too deeply" in one_line_error(capsys)
+
+
+def test_a_baseline_that_is_not_utf8_or_not_json_is_refused(capsys, tmp_path, no_binary):
+    base = tmp_path / "bad.json"
+    base.write_bytes(b'{"schema_version": 1, "x": "\xff"}')
+    assert cli.main(["check", str(base), "--quiet"]) == 2
+    assert "cannot read baseline" in one_line_error(capsys)
+    base.write_text("{not json")
+    assert cli.main(["check", str(base), "--quiet"]) == 2
+    assert "not JSON" in one_line_error(capsys)
+
+
+def test_the_shape_check_accepts_what_run_writes(tmp_path):
+    from codex_fixtures.repro.baseline import load_baseline
+
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(GOOD))
+    assert load_baseline(path) == GOOD
