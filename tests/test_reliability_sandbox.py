@@ -234,3 +234,14 @@ def test_a_live_processs_temp_dirs_are_never_swept(private_tmp):
             live.kill()
             live.wait(timeout=10)
     assert not path.exists()
+
+
+@pytest.mark.codex_binary
+def test_codex_repro_keep_leaves_only_the_kept_home_after_exit(private_tmp):
+    proc = subprocess.run([str(Path(sys.executable).parent / "codex-repro"), "run", "fork-just-started", "start-is-lazy",
+                           "--keep", "--quiet"], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "TMPDIR": str(private_tmp)}, check=False)
+    assert proc.returncode == 1, proc.stderr  # fork-just-started differs on current binaries: its home is kept
+    kept = [line.split(": ", 1)[1] for line in proc.stdout.splitlines() if "] fork-just-started: /" in line]
+    assert len(kept) == 1 and Path(kept[0]).is_dir() and (Path(kept[0]) / "config.toml").is_file()
+    assert [p.name for p in private_tmp.iterdir()] == [Path(kept[0]).name], "the temp root (or another home) was left"
