@@ -63,3 +63,12 @@ def test_every_thread_and_turn_method_has_a_sender():
                    "turn/start", "turn/interrupt"):
         assert wanted in methods
     assert callable(codex_fixtures.AppServerProcess.send_thread_revert_request)
+
+
+RELIABILITY_NAMES = {"BinaryProbeError", "FileWriteError"}  # issue #12: one-line errors for broken binaries, full disks
+
+
+def test_reliability_error_names_are_exported():
+    assert RELIABILITY_NAMES <= set(codex_fixtures.__all__), RELIABILITY_NAMES - set(codex_fixtures.__all__)
+    assert issubclass(codex_fixtures.BinaryProbeError, codex_fixtures.BinaryNotFoundError)
+    assert issubclass(codex_fixtures.FileWriteError, OSError)

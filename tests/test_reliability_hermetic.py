@@ -19,9 +19,12 @@ The parser is tested on its own first, so a green run cannot be vacuous.
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,3 +207,44 @@ def test_full_scenario_under_strace_stays_on_loopback_and_inside_its_temp_dirs(t
     assert inside > 20, f"only {inside} writes into CODEX_HOME recognised: is the parser blind?"
     assert outside == [], "writes outside the temp dirs:\n" + "\n".join(outside[:20])
     assert list(home.iterdir()) == [], "something was created in the empty HOME"
+
+
+# ------------------------------------------- every other child the toolkit starts
+EVERY_ENTRY_POINT = r"""
+import json, os, subprocess, sys
+from codex_fixtures import codex_binary_info
+from IPython.core.history import HistoryManager
+from IPython.core.interactiveshell import InteractiveShell
+
+info = codex_binary_info()  # --version and the schema, in a fresh process (nothing cached)
+repro = subprocess.run([os.path.join(os.path.dirname(sys.executable), "codex-repro"), "run", "start-is-lazy", "--quiet"],
+                       capture_output=True, text=True, timeout=120)
+HistoryManager.enabled = False
+ip = InteractiveShell.instance()
+ip.run_line_magic("load_ext", "codex_magics")
+status = ip.run_line_magic("codex", "sandbox")
+thread = ip.run_line_magic("codex", "start")
+turn = ip.run_cell_magic("codex", "", "hello")
+ip.run_line_magic("codex", "stop")
+print(json.dumps({"version": info.version, "repro": repro.returncode, "repro_err": repro.stderr[-500:],
+                  "sandbox": status["mode"], "turn": turn.status}))
+"""
+
+
+@pytest.mark.codex_binary
+def test_probes_codex_repro_and_the_codex_sandbox_create_nothing_in_an_empty_home(tmp_path):
+    pytest.importorskip("IPython")
+    home, tmp = tmp_path / "HOME", tmp_path / "tmp"  # HOME is outside the toolkit's temp root (which is in tmp)
+    home.mkdir()
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "CODEX_BIN")}
+    env.update(HOME=str(home), TMPDIR=str(tmp), IPYTHONDIR=str(tmp_path / "ipython"))
+    proc = subprocess.run([sys.executable, "-c", EVERY_ENTRY_POINT], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["repro"] == 0 and result["sandbox"] == "sandbox" and result["turn"] == "completed", result
+    created = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert created == [], f"created in HOME: {created[:20]}"
+    left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
+    assert left == [], f"left in TMPDIR after exit: {left[:20]}"

@@ -233,7 +233,8 @@ def _assert_nothing_left(tmpdir: Path, records: list[dict]) -> None:
 
     homes = {rec["home"] for rec in records if "home" in rec}
     assert [h for h in homes if Path(h).exists()] == []
-    leftovers = sorted(p.name for p in tmpdir.iterdir() if p.name.startswith(("codex-home-", "codex-cwd-")))
+    prefixes = ("codex-home-", "codex-cwd-", "codex-child-", "codex-threadkit-")  # the temp root and all under it
+    leftovers = sorted(str(p.relative_to(tmpdir)) for p in tmpdir.rglob("codex-*") if p.name.startswith(prefixes))
     assert leftovers == [], f"temp dirs left in TMPDIR: {leftovers}"
 
 

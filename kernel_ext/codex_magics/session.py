@@ -61,10 +61,11 @@ def _streamed_reply(text: str, delay: float) -> ScriptedReply:
 
 def _close_all() -> None:
     for session in list(_LIVE):
-        session.close()
+        session.close()  # a no-op for a session inherited through a fork
 
 
 atexit.register(_close_all)
+os.register_at_fork(after_in_child=_LIVE.clear)
 
 
 class CodexSession:
@@ -94,6 +95,7 @@ class CodexSession:
         self.approval = "decline"  # the answer to approval requests during a turn: "decline" or "accept"
         self.running: dict[str, str] = {}  # thread id -> turn id of a turn started without waiting (%%codex --no-wait)
         self.closed = False
+        self._owner_pid = os.getpid()
         _LIVE.add(self)
 
     # ------------------------------------------------------------ creation
@@ -133,7 +135,7 @@ class CodexSession:
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
         app = None
         try:
-            app = AppServerProcess(path, codex_bin=codex_bin or None, args=args, env=env)
+            app = AppServerProcess(path, codex_bin=codex_bin or None, args=args, env=env, hermetic=False)
             app.initialize(timeout=timeout)
             return cls(app, mode="connect", codex_home=path, timeout=timeout)
         except BaseException as exc:
@@ -144,8 +146,11 @@ class CodexSession:
             raise
 
     def close(self) -> None:
-        """Stop the app-server, the mock server and remove the temp home (idempotent)."""
-        if self.closed:
+        """Stop the app-server, the mock server and remove the temp home (idempotent).
+
+        Only in the process that started them: in a forked child this does nothing.
+        """
+        if self.closed or self._owner_pid != os.getpid():
             return
         self.closed = True
         _LIVE.discard(self)

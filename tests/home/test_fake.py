@@ -147,3 +147,18 @@ def test_add_rollout_writes_the_format_the_home_was_made_for(tmp_path):
     assert "event_msg/user_message" in old and "event_msg/item_completed:UserMessage" not in old
     new = rollout_record_kinds(home.find(home.add_rollout(turns=[("q", "a")], codex_version="0.171.0")))
     assert "event_msg/item_completed:UserMessage" in new
+
+
+def test_archive_moves_all_files_of_a_thread_or_none(fake_home):
+    tid = fake_home.add_rollout(created_at=T0, turns=[("q", "a")])
+    base = fake_home.find(tid)
+    seg = add_segment(fake_home, tid)
+    blocker = fake_home.path / ARCHIVED_SESSIONS_SUBDIR / seg.name  # the segment's destination is taken
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("someone else's file\n")
+    with pytest.raises(FileExistsError, match=seg.name):
+        fake_home.archive(tid)
+    assert base.exists() and seg.exists(), "half the thread was archived"
+    assert fake_home.find_archived(tid) is None and blocker.read_text() == "someone else's file\n"
+    blocker.unlink()
+    assert len(fake_home.archive(tid)) == 2 and fake_home.find(tid) is None
