@@ -141,8 +141,8 @@ def test_finish_refuses_a_corrupt_database(tmp_path, binary):
 
 
 # ----------------------------------------------------------------------------- the store and copies
-def _store_template(store: TemplateStore, tmp_path: Path, binary: Path, calls: list[Path] | None = None):
-    key = template_key(_home(tmp_path / "keyhome"), binary)
+def _store_template(store: TemplateStore, tmp_path: Path, binary: Path, calls: list[Path] | None = None, key=None):
+    key = key or template_key(_home(tmp_path / "keyhome"), binary)
 
     def build(directory: Path) -> str:
         assert (directory / "config.toml").read_text() == key.config
@@ -202,10 +202,11 @@ def test_concurrent_first_uses_build_once(tmp_path, binary):
     calls: list[Path] = []
     gate = threading.Barrier(4)
     got = []
+    key = template_key(_home(tmp_path / "keyhome"), binary)
 
     def one() -> None:
         gate.wait(timeout=10)
-        got.append(_store_template(store, tmp_path, binary, calls)[1])
+        got.append(_store_template(store, tmp_path, binary, calls, key)[1])
 
     threads = [threading.Thread(target=one) for _ in range(4)]
     try:
