@@ -119,3 +119,17 @@ def test_a_restart_on_the_same_home_copies_nothing_again(server, codex_binary):
         with _start(home.path, codex_binary) as second:
             assert not second.from_template
             assert second.request("thread/read", {"threadId": thread["id"]})["thread"]["id"] == thread["id"]
+
+
+def test_per_test_home_dirs_share_one_template_and_stay_empty(server, codex_binary, tmp_path):
+    homes = [tmp_path / "HOME-a", tmp_path / "HOME-b"]
+    for h in homes:
+        h.mkdir()
+    with CodexHome(server) as a, CodexHome(server) as b:
+        for home, user_home in zip((a, b), homes, strict=True):
+            with _start(home.path, codex_binary, env={"HOME": str(user_home), "TEMPLATE_TEST": "1"}) as app:
+                assert app.from_template
+    made = [t for t in STORE.templates() if ("TEMPLATE_TEST", "1") in t.key.env]
+    assert len(made) == 1 and made[0].copies == 2
+    assert [list(h.iterdir()) for h in homes] == [[], []]
+    assert sorted(p.name for p in made[0].path.parent.iterdir() if p.name.startswith(made[0].path.name + "-")) == []

@@ -87,7 +87,12 @@ def test_key_ignores_the_mock_port_but_not_the_rest(tmp_path, binary):
     other = template_key(_home(tmp_path / "c", config=CONFIG + "[features]\nx = true\n"), binary)
     assert other != a
     assert template_key(tmp_path / "a", binary, args=["-c", "k=v"]) != a
-    assert template_key(tmp_path / "a", binary, env={"HOME": "/x"}) != a
+    assert template_key(tmp_path / "a", binary, env={"FLAG": "1"}) != a
+    # a per-test HOME / TMPDIR, or the mock's port in an -c override, is not a reason for another template
+    assert template_key(tmp_path / "a", binary, env={"HOME": "/x", "TMPDIR": "/y"}) == \
+        template_key(tmp_path / "b", binary, env={"HOME": "/z", "TMPDIR": "/w"})
+    assert template_key(tmp_path / "a", binary, args=["-c", "u=http://127.0.0.1:1/v1"]) == \
+        template_key(tmp_path / "b", binary, args=["-c", "u=http://127.0.0.1:2/v1"])
 
 
 def test_codex_home_offers_itself_unless_fresh(tmp_path):
