@@ -133,7 +133,7 @@ def _ours_init(codex_bin: str, home: str) -> None:
 
 
 def _ours_seed(codex_bin: str) -> None:
-    with support.make_server(support.MarkerOptions()) as server, CodexHome(server) as home:
+    with support.make_server(support.MarkerOptions()) as server, CodexHome(server, fresh=True) as home:
         with AppServerProcess(home.path, codex_bin=codex_bin) as app:
             app.initialize()
             thread_id = app.start_thread({"model": "mock-model"})["id"]
@@ -146,7 +146,7 @@ def _ours_fixture(codex_bin: str) -> None:
     options = support.marker_options(None)
     server = support.make_server(options)
     try:
-        home = CodexHome(server, **options.config)
+        home = CodexHome(server, fresh=True, **options.config)  # like for like: bench_templates T1 has the template
         try:
             with AppServerProcess(home.path, codex_bin=codex_bin) as app:
                 app.initialize()

@@ -176,7 +176,7 @@ def test_full_scenario_under_strace_stays_on_loopback_and_inside_its_temp_dirs(t
     wrapper.chmod(0o755)
 
     with MockResponsesServer(repeating_assistant("Done")) as server:
-        CodexHome(server, path=codex_home)
+        CodexHome(server, path=codex_home, fresh=True)  # the binary's own first start, traced (no template build)
         with AppServerProcess(codex_home, codex_bin=wrapper, cwd=cwd, env={"HOME": str(home)}, default_timeout=60) as app:
             app.initialize()
             thread_id = app.start_thread()["id"]

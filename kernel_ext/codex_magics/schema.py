@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from codex_fixtures.appserver.probe import SCHEMA_TIMEOUT_S, ProbeResult, run_probe
+from codex_fixtures.errors import BinaryProbeError
 
 from .errors import CodexUsageError
 
@@ -233,18 +232,24 @@ def _ref_name(schema: Any) -> str | None:
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int, version: str) -> MethodCatalog:
-    with tempfile.TemporaryDirectory(prefix="codex-magics-schema-") as out:
-        env = {**os.environ, "RUST_LOG": "error"}
-        argv = [path, "app-server", "generate-json-schema", "--out", out]
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise CodexUsageError(f"cannot read the API schema of {path}: {exc}") from None
-        doc_path = Path(out, "ClientRequest.json")
-        if proc.returncode != 0 or not doc_path.exists():
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+    """Run the binary's schema generator as a hermetic probe (temp CODEX_HOME/HOME, own process group)."""
+
+    def read(result: ProbeResult, out: Path) -> Any:
+        doc_path = out / "ClientRequest.json"
+        if result.returncode != 0 or not doc_path.exists():
+            tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {result.returncode}"]
             raise CodexUsageError(f"codex {version} cannot write its API schema (generate-json-schema: {tail[0][:160]})")
-        return MethodCatalog(version, json.loads(doc_path.read_text(encoding="utf-8")))
+        try:
+            return json.loads(doc_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CodexUsageError(f"codex {version} wrote an API schema that is not JSON ({exc})") from None
+
+    try:
+        _, doc = run_probe([path, "app-server", "generate-json-schema"], timeout=SCHEMA_TIMEOUT_S,
+                           prepare=lambda out: ["--out", str(out)], read=read)
+    except BinaryProbeError as exc:
+        raise CodexUsageError(f"cannot read the API schema of {path}: {exc}") from None
+    return MethodCatalog(version, doc)
 
 
 def catalog_of(binary: Any) -> MethodCatalog:

@@ -212,3 +212,20 @@ def test_a_second_version_adds_a_column_and_a_present_one_is_not_refetched(capsy
     assert not (tmp_path / "cache" / "codex-threadkit" / "codex" / bundled).exists()
     rc, out, err = run_cli(capsys, "run", "start-is-lazy", "--no-default", "--codex-version", "0.101.0", "--json", "-", "--quiet")
     assert [b["version"] for b in json.loads(out)["binaries"]] == ["0.101.0"]
+
+
+@pytest.mark.parametrize("flag", [[], ["--fresh-homes"]])
+def test_fresh_homes_flag_reaches_the_runner(capsys, monkeypatch, flag):
+    import codex_fixtures.repro.cli as cli
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["fresh_homes"])
+        return real(*args, **kwargs)
+
+    real = cli.run_scenarios
+    monkeypatch.setattr(cli, "run_scenarios", spy)
+    rc, out, _ = run_cli(capsys, "run", "start-is-lazy", "--quiet", *flag)
+    assert rc == 0 and "as-intended" in out
+    assert seen == [bool(flag)]
