@@ -21,6 +21,7 @@ from codex_fixtures import (
     JSONRPCNotification,
     JSONRPCRequest,
 )
+from codex_fixtures.appserver.server_requests import APPROVAL_DECISIONS
 
 from .display import TurnResult, short_id
 from .errors import CodexUsageError
@@ -34,11 +35,17 @@ OnUpdate = Callable[[TurnResult, bool], None]
 def answer_request(app: AppServerProcess, request: JSONRPCRequest, approval: str, res: TurnResult | None = None) -> None:
     """Answer a server-to-client request: approvals get ``approval``, anything else a JSON-RPC error.
 
-    An approval answered during a turn is recorded as an item of ``res``.
+    ``approval`` is ``"accept"`` or ``"decline"``; each approval method gets its
+    own word for it (:data:`~codex_fixtures.appserver.server_requests.APPROVAL_DECISIONS`:
+    the legacy v1 ``execCommandApproval`` / ``applyPatchApproval`` take
+    ``"approved"`` / ``"denied"``). An approval answered during a turn is
+    recorded as an item of ``res``.
     """
+    decisions = APPROVAL_DECISIONS.get(request.method)
     try:
-        if request.method.endswith("/requestApproval"):
-            app.send_response(request.id, {"decision": approval})
+        if decisions is not None or request.method.endswith("/requestApproval"):
+            decision = decisions.get(approval, approval) if decisions is not None else approval
+            app.send_response(request.id, {"decision": decision})
             if res is not None:
                 res.items.append({"id": str(request.id), "type": "approval", "summary": request.method, "status": approval})
         else:

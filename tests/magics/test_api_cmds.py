@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 from codex_fixtures import find_thread_path_by_id_str
 from codex_fixtures.appserver.fetch import codex_cache_dir
-from test_kernel import Kernel, _sandbox
+from test_kernel import _sandbox, kernel_fixture  # noqa: F401 - kernel_fixture: the module's kernel
 
 pytestmark = [pytest.mark.kernel, pytest.mark.codex_binary]
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    k = Kernel(tmp_path_factory.mktemp("kernel-cwd"))
-    k.ok("%load_ext codex_magics")
-    yield k
-    k.shutdown()
 
 
 def _binary_0_101() -> Path:

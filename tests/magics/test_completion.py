@@ -8,23 +8,7 @@ pytest.importorskip("IPython")
 
 from codex_magics.completion import thread_variables
 from codex_magics.display import Result, TurnResult
-from IPython.core.completer import provisionalcompleter
-from IPython.core.history import HistoryManager
-from IPython.core.interactiveshell import InteractiveShell
-
-
-@pytest.fixture(scope="module")
-def ip():
-    HistoryManager.enabled = False
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "codex_magics")
-    yield shell
-    shell.run_line_magic("unload_ext", "codex_magics")
-
-
-def complete(ip, line: str) -> list[str]:
-    with provisionalcompleter():
-        return [c.text for c in ip.Completer.completions(line, len(line))]
+from magics_helpers import complete, ip_fixture  # noqa: F401 - a fixture
 
 
 def test_options_of_subcommands_and_cells(ip):

@@ -24,6 +24,7 @@ from codex_fixtures import (
     find_thread_path_by_id_str,
     list_rollouts,
 )
+from magics_helpers import pid_running
 
 pytestmark = [pytest.mark.kernel, pytest.mark.codex_binary]
 
@@ -115,25 +116,17 @@ class Kernel:
         self.km.shutdown_kernel(now=False)
 
 
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _running(pid):
+        if not pid_running(pid):
             return True
         time.sleep(0.05)
     return False
 
 
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
+@pytest.fixture(scope="module", name="kernel")
+def kernel_fixture(tmp_path_factory):
     k = Kernel(tmp_path_factory.mktemp("kernel-cwd"))
     k.ok("%load_ext codex_magics")
     yield k
@@ -255,7 +248,7 @@ def test_unload_reload_shutdown_leave_no_app_server(tmp_path):
         assert _wait_gone(pid2)
         assert "no session" in k.usage_error("%codex status")
         _, pid3 = _sandbox(k)
-        assert _running(pid3)
+        assert pid_running(pid3)
     finally:
         k.shutdown()
     assert _wait_gone(pid3), "codex app-server survived the kernel shutdown"

@@ -27,43 +27,9 @@ from codex_fixtures import (
 )
 from codex_fixtures.mock.script import repeating_assistant
 from codex_magics.display import Result, Table, TextStream, TurnResult
-from IPython.core.completer import provisionalcompleter
-from IPython.core.error import UsageError
-from IPython.core.history import HistoryManager
-from IPython.core.interactiveshell import InteractiveShell
+from magics_helpers import complete, ip_fixture, ok, pid_running, sandbox_fixture, usage_error  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.codex_binary
-
-
-@pytest.fixture(scope="module")
-def ip():
-    HistoryManager.enabled = False
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "codex_magics")
-    yield shell
-    shell.run_line_magic("unload_ext", "codex_magics")
-
-
-def ok(ip, code: str):
-    r = ip.run_cell(code)
-    if not r.success:
-        raise AssertionError(f"cell failed: {code!r}: {r.error_in_exec or r.error_before_exec!r}")
-    return r.result
-
-
-def usage_error(ip, code: str) -> str:
-    r = ip.run_cell(code)
-    assert isinstance(r.error_in_exec, UsageError), f"{code!r} gave {r.error_in_exec!r}"
-    msg = str(r.error_in_exec)
-    assert "\n" not in msg and len(msg) < 400, msg
-    return msg
-
-
-@pytest.fixture
-def sandbox(ip):
-    status = ok(ip, "%codex sandbox")
-    yield status
-    ip.run_cell("%codex stop")
 
 
 def test_import_does_not_pull_ipython():
@@ -108,11 +74,6 @@ def test_help_and_usage_errors(ip, capsys):
     assert "--turns: must be at least 1, got -2" in usage_error(ip, "%codex rollback --turns -2")
     assert "-o needs a Python variable name, got '1x'" in usage_error(ip, "%%codex -o 1x\nhi")
     assert "-o needs a Python variable name" in usage_error(ip, "%%codex -o class\nhi")
-
-
-def complete(ip, text: str) -> list[str]:
-    with provisionalcompleter():
-        return [c.text for c in ip.Completer.completions(text, len(text))]
 
 
 def test_completion(ip, sandbox):
@@ -313,14 +274,6 @@ def test_failed_sandbox_or_connect_keeps_the_session(ip, sandbox, tmp_path):
     assert now.state == "running" and now.app_server_pid == pid
 
 
-def _pid_running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_stop_and_replace_end_everything(ip):
     def parts(status):
         s = status.session
@@ -331,7 +284,7 @@ def test_stop_and_replace_end_everything(ip):
     ok(ip, "%codex stop")
     for app, home, server, thread, cwd in (first, second):
         app._proc.wait(10)  # bounded: the process was stopped, reap it
-        assert not _pid_running(app.pid) and not home.exists() and not cwd.exists()
+        assert not pid_running(app.pid) and not home.exists() and not cwd.exists()
         thread.join(10)
         assert not thread.is_alive()
         with pytest.raises(OSError):

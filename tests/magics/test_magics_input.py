@@ -11,42 +11,9 @@ import pytest
 pytest.importorskip("IPython")
 
 import codex_magics
-from IPython.core.error import UsageError
-from IPython.core.history import HistoryManager
-from IPython.core.interactiveshell import InteractiveShell
+from magics_helpers import ip_fixture, ok, sandbox_fixture, usage_error  # noqa: F401 - fixtures
 
 ODD_ID = "0199a213-81c0-7800-8aa1-bbab2a035a53"
-
-
-@pytest.fixture(scope="module")
-def ip():
-    HistoryManager.enabled = False
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "codex_magics")
-    yield shell
-    shell.run_line_magic("unload_ext", "codex_magics")
-
-
-def ok(ip, code: str):
-    r = ip.run_cell(code)
-    if not r.success:
-        raise AssertionError(f"cell failed: {code!r}: {r.error_in_exec or r.error_before_exec!r}")
-    return r.result
-
-
-def usage_error(ip, code: str) -> str:
-    r = ip.run_cell(code)
-    assert isinstance(r.error_in_exec, UsageError), f"{code!r} gave {r.error_in_exec!r}"
-    msg = str(r.error_in_exec)
-    assert "\n" not in msg and len(msg) < 400, msg
-    return msg
-
-
-@pytest.fixture
-def sandbox(ip):
-    status = ok(ip, "%codex sandbox")
-    yield status
-    ip.run_cell("%codex stop")
 
 
 def test_an_unclosed_quote_is_a_usage_error(ip):

@@ -7,17 +7,7 @@ import pytest
 pytest.importorskip("IPython")
 
 from codex_magics.parsing import SUBCOMMANDS, full_help
-from IPython.core.history import HistoryManager
-from IPython.core.interactiveshell import InteractiveShell
-
-
-@pytest.fixture(scope="module")
-def ip():
-    HistoryManager.enabled = False
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "codex_magics")
-    yield shell
-    shell.run_line_magic("unload_ext", "codex_magics")
+from magics_helpers import ip_fixture  # noqa: F401 - a fixture
 
 
 def test_magic_docstring_is_the_full_help(ip):

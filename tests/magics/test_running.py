@@ -7,19 +7,9 @@ import pytest
 pytest.importorskip("IPython")
 
 from IPython.core.error import UsageError
-from IPython.core.history import HistoryManager
-from IPython.core.interactiveshell import InteractiveShell
+from magics_helpers import ip_fixture  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.codex_binary
-
-
-@pytest.fixture(scope="module")
-def ip():
-    HistoryManager.enabled = False
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "codex_magics")
-    yield shell
-    shell.run_line_magic("unload_ext", "codex_magics")
 
 
 def error_of(ip, code: str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 
 import httpx
 import pytest
 from codex_fixtures import MockResponsesCheckError, MockResponsesServer, ResponsesScript, Route, add_chatgpt_backend_routes
-from codex_fixtures.mock.routes import CHATGPT_BACKEND_PATHS
+from codex_fixtures.mock.routes import CHATGPT_BACKEND_PATHS, RouteOptions
 
 
 @pytest.fixture
@@ -189,3 +190,13 @@ def test_a_fallback_route_yields_to_the_tests_own(server):
     assert httpx.post(url, json={}).status_code == 404  # own route used up: the excess is a problem, not the fallback
     assert len(own.calls) == 2 and routes["POST /backend-api/codex/analytics-events/events"].calls == []
     assert httpx.get(server.uri + "/backend-api/wham/accounts/check").status_code == 200  # other fallbacks still answer
+
+
+def test_route_options_are_routes_keywords():
+    keywords = [p.name for p in inspect.signature(Route).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert list(RouteOptions.__annotations__) == keywords
+
+
+def test_route_rejects_an_unknown_option(server):
+    with pytest.raises(TypeError, match="colour"):
+        server.route("GET", "/x", colour="red")
