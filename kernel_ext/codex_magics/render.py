@@ -168,11 +168,18 @@ def html_record(fields: Sequence[str], data: Mapping[str, Any]) -> str:
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
-_RAW = re.compile(r"[<&]")
+_RAW = re.compile(r"[<&$\\]")
+_LIST_ITEM = re.compile(r"^( {0,3}(?:[-+*]|\d{1,9}[.)]))( {1,4})(?=\S)")
 
 
 def _escape_inline(text: str) -> str:
-    """Backslash-escape ``<`` and ``&`` outside code spans (in CommonMark a backslash before ``<`` makes it literal)."""
+    r"""Backslash-escape ``<``, ``&``, ``$`` and ``\`` outside code spans.
+
+    In CommonMark a backslash before ASCII punctuation makes it literal: ``\<``
+    is no HTML tag, ``\&`` no entity, ``\$`` no JupyterLab math delimiter, and
+    ``\\`` a backslash that cannot join the next character (a typed ``\<b>``
+    stays as typed instead of becoming ``\\`` + a raw ``<b>``).
+    """
     out, pos = [], 0
     for m in _CODE_SPAN.finditer(text):
         out.append(_RAW.sub(lambda c: "\\" + c.group(), text[pos : m.start()]))
@@ -182,14 +189,21 @@ def _escape_inline(text: str) -> str:
     return "".join(out)
 
 
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+
+
 def escape_markdown(text: str) -> str:
-    """``text`` as Markdown that renders every character of it: no raw HTML, no entities.
+    r"""``text`` as Markdown that renders every character of it: no raw HTML, no entities, no math.
 
     Fenced and indented code blocks and inline code spans are left as they are
-    (a renderer shows their content literally); elsewhere ``<`` and ``&`` get a
-    backslash, so ``Use a List<String>`` and ``<b>x</b>`` show as written.
+    (a renderer shows their content literally); elsewhere ``<``, ``&``, ``$``
+    and ``\`` get a backslash, so ``Use a List<String>``, ``<b>x</b>`` and
+    ``$5 or $10`` show as written. A line indented under a list item is the
+    item's text (escaped), not code, unless indented 4 more than the item's text.
     """
     lines, out, fence, para, block = text.split("\n"), [], None, [], True
+    item_indent: int | None = None  # the column of the text of the list item we are in
 
     def flush() -> None:
         if para:
@@ -213,9 +227,15 @@ def escape_markdown(text: str) -> str:
             out.append(line)
             block = True
             continue
-        if block and not para and (line.startswith("    ") or line.startswith("\t")):
+        code_at = 4 if item_indent is None else item_indent + 4
+        if block and not para and _indent(line) >= code_at:
             out.append(line)  # an indented code block (after a blank line or at the start)
             continue
+        item = _LIST_ITEM.match(line)
+        if item:
+            item_indent = len(item.group(1)) + len(item.group(2))
+        elif item_indent is not None and block and _indent(line) < item_indent:
+            item_indent = None  # a paragraph after the list, at the margin: the list has ended
         block = False
         para.append(line)
     flush()

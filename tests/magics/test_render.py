@@ -17,10 +17,41 @@ from codex_magics.render import EMPTY, KIND_COLOUR, STATE_KIND, escape_markdown,
         ("    <indented code>\n\ntext <t>", "    <indented code>\n\ntext \\<t>"),
         ("a &amp; b", "a \\&amp; b"),  # an entity shows as typed, not as &
         ("plain words, *emphasis* stays Markdown", "plain words, *emphasis* stays Markdown"),
+        ("costs $5 or $10", "costs \\$5 or \\$10"),  # no JupyterLab math between two dollars
+        ("\\<b>x</b>", "\\\\\\<b>x\\</b>"),  # a typed backslash cannot join our escape: still no tag
+        ("- item\n\n    <b>x</b>", "- item\n\n    \\<b>x\\</b>"),  # text of a list item, not code
+        ("- item\n\n      <code block>", "- item\n\n      <code block>"),  # 4 past the item's text: code
     ],
 )
 def test_escape_markdown(text, markdown):
     assert escape_markdown(text) == markdown
+
+
+ADVERSARIAL = [
+    "Use a List<String> & a Map<K, V>",
+    "<b>x</b> <script>alert(1)</script> <!-- c --> &amp; &lt;",
+    "\\<b>not bold</b> and \\\\<i>nor italic</i>, C:\\Users\\x",
+    "a `code <span>` and ``two `ticks` <x>`` then <y>",
+    "- item\n\n    <b>in the item</b>\n\nback <u>at</u> the margin",
+    "1. one <a>\n2. two &copy;",
+    "> quoted <b>x</b> & y",
+    "/tmp/" + "very-long-dir/" * 30 + "rollout-<id>&x.jsonl",
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL)
+def test_escaped_markdown_renders_every_character(text):
+    """Rendered by a CommonMark renderer that passes raw HTML through, the text comes back whole: no tag, no entity."""
+    mistune = pytest.importorskip("mistune", reason="mistune (a jupyterlab dependency) renders the Markdown")
+    import html
+    import re
+
+    rendered = mistune.create_markdown(escape=False)(escape_markdown(text))
+    tags = set(re.findall(r"</?([a-zA-Z]+)", rendered))
+    assert tags <= {"p", "code", "pre", "ul", "ol", "li", "blockquote"}, rendered
+    shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    typed = re.sub(r"(?m)^(> |\d\. |- )", "", text)  # the block markers are Markdown, not text
+    assert shown.replace("`", "").split() == typed.replace("`", "").split()  # so are the backticks of code spans
 
 
 def test_human_words_and_one_colour_per_state():
