@@ -176,17 +176,26 @@ def _escape_inline(text: str) -> str:
     r"""Backslash-escape ``<``, ``&``, ``$`` and ``\`` outside code spans.
 
     In CommonMark a backslash before ASCII punctuation makes it literal: ``\<``
-    is no HTML tag, ``\&`` no entity, ``\$`` no JupyterLab math delimiter, and
+    is no HTML tag, ``\&`` no entity, ``\$`` no math delimiter (:data:`DOLLAR`), and
     ``\\`` a backslash that cannot join the next character (a typed ``\<b>``
     stays as typed instead of becoming ``\\`` + a raw ``<b>``).
     """
     out, pos = [], 0
     for m in _CODE_SPAN.finditer(text):
-        out.append(_RAW.sub(lambda c: "\\" + c.group(), text[pos : m.start()]))
+        out.append(_RAW.sub(_escape_char, text[pos : m.start()]))
         out.append(m.group())
         pos = m.end()
-    out.append(_RAW.sub(lambda c: "\\" + c.group(), text[pos:]))
+    out.append(_RAW.sub(_escape_char, text[pos:]))
     return "".join(out)
+
+
+DOLLAR = "<span class='tex2jax_ignore mathjax_ignore'>\\$</span>"
+"""A ``$`` no math renderer pairs: JupyterLab's math pre-pass skips ``\\$`` and
+MathJax, which scans the rendered page, skips an element of class ``tex2jax_ignore``."""
+
+
+def _escape_char(c: re.Match[str]) -> str:
+    return DOLLAR if c.group() == "$" else "\\" + c.group()
 
 
 def _indent(line: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from codex_magics.display import ReportView, Result, Table
-from codex_magics.render import EMPTY, KIND_COLOUR, STATE_KIND, escape_markdown, html_cell, human, state_html, text_cell
+from codex_magics.render import DOLLAR, EMPTY, KIND_COLOUR, STATE_KIND, escape_markdown, html_cell, human, state_html, text_cell
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ from codex_magics.render import EMPTY, KIND_COLOUR, STATE_KIND, escape_markdown,
         ("    <indented code>\n\ntext <t>", "    <indented code>\n\ntext \\<t>"),
         ("a &amp; b", "a \\&amp; b"),  # an entity shows as typed, not as &
         ("plain words, *emphasis* stays Markdown", "plain words, *emphasis* stays Markdown"),
-        ("costs $5 or $10", "costs \\$5 or \\$10"),  # no JupyterLab math between two dollars
+        ("costs $5 or $10", f"costs {DOLLAR}5 or {DOLLAR}10"),  # no JupyterLab math between two dollars
         ("\\<b>x</b>", "\\\\\\<b>x\\</b>"),  # a typed backslash cannot join our escape: still no tag
         ("- item\n\n    <b>x</b>", "- item\n\n    \\<b>x\\</b>"),  # text of a list item, not code
         ("- item\n\n      <code block>", "- item\n\n      <code block>"),  # 4 past the item's text: code
@@ -36,6 +36,7 @@ ADVERSARIAL = [
     "1. one <a>\n2. two &copy;",
     "> quoted <b>x</b> & y",
     "/tmp/" + "very-long-dir/" * 30 + "rollout-<id>&x.jsonl",
+    "costs $5 or $10, $$x$$ and \\$y",
 ]
 
 
@@ -47,6 +48,8 @@ def test_escaped_markdown_renders_every_character(text):
     import re
 
     rendered = mistune.create_markdown(escape=False)(escape_markdown(text))
+    assert rendered.count("<span") == text.count("$") - sum(c.count("$") for c in re.findall(r"`[^`]*`", text))
+    rendered = rendered.replace("<span class='tex2jax_ignore mathjax_ignore'>$</span>", "$")  # a $ no math renderer pairs
     tags = set(re.findall(r"</?([a-zA-Z]+)", rendered))
     assert tags <= {"p", "code", "pre", "ul", "ol", "li", "blockquote"}, rendered
     shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
