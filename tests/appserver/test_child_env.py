@@ -38,3 +38,15 @@ def test_without_a_codex_home_one_is_made_in_the_scratch_dir():
         home = Path(child.env["CODEX_HOME"])
         assert home.is_dir() and child.scratch is not None and home.parent == child.scratch
     assert not home.exists()
+
+
+def test_hermetic_children_send_a_token_refresh_nowhere(tmp_path, monkeypatch):
+    from codex_fixtures.appserver.child_env import REFRESH_TOKEN_URL_ENV, UNREACHABLE_REFRESH_URL
+
+    monkeypatch.delenv(REFRESH_TOKEN_URL_ENV, raising=False)
+    with ChildEnv(tmp_path) as child:
+        assert child.env[REFRESH_TOKEN_URL_ENV] == UNREACHABLE_REFRESH_URL
+        assert UNREACHABLE_REFRESH_URL.startswith("http://127.0.0.1:")
+    with ChildEnv(tmp_path, overrides={REFRESH_TOKEN_URL_ENV: "http://127.0.0.1:1234/oauth/token"}) as child:
+        assert child.env[REFRESH_TOKEN_URL_ENV] == "http://127.0.0.1:1234/oauth/token"
+    assert REFRESH_TOKEN_URL_ENV not in ChildEnv(tmp_path, hermetic=False).env
