@@ -139,6 +139,12 @@ def test_a_non_reply_item_names_its_index(items, index, kind):
     assert "\n" not in str(info.value)
 
 
+def test_a_malformed_reply_item_names_its_index_too():
+    with pytest.raises(TypeError, match=r"responses\[1\]: got a list holding 2 string\(s\)") as info:
+        sequence(["ok", ["a", "b"]])
+    assert "\n" not in str(info.value)
+
+
 def test_enqueue_takes_plain_text_too():
     script = ResponsesScript()
     script.enqueue("typed text")
