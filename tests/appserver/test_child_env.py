@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from codex_fixtures.appserver.child_env import ChildEnv
 from codex_fixtures.home.tempdirs import in_temp_root
 
@@ -38,3 +39,44 @@ def test_without_a_codex_home_one_is_made_in_the_scratch_dir():
         home = Path(child.env["CODEX_HOME"])
         assert home.is_dir() and child.scratch is not None and home.parent == child.scratch
     assert not home.exists()
+
+
+def test_hermetic_children_send_a_token_refresh_nowhere(tmp_path, monkeypatch):
+    from codex_fixtures.appserver.child_env import REFRESH_TOKEN_URL_ENV, UNREACHABLE_REFRESH_URL
+
+    monkeypatch.delenv(REFRESH_TOKEN_URL_ENV, raising=False)
+    with ChildEnv(tmp_path) as child:
+        assert child.env[REFRESH_TOKEN_URL_ENV] == UNREACHABLE_REFRESH_URL
+        assert UNREACHABLE_REFRESH_URL.startswith("http://127.0.0.1:")
+    with ChildEnv(tmp_path, overrides={REFRESH_TOKEN_URL_ENV: "http://127.0.0.1:1234/oauth/token"}) as child:
+        assert child.env[REFRESH_TOKEN_URL_ENV] == "http://127.0.0.1:1234/oauth/token"
+    assert REFRESH_TOKEN_URL_ENV not in ChildEnv(tmp_path, hermetic=False).env
+
+
+def test_no_proxy_always_covers_loopback(tmp_path, monkeypatch):
+    from codex_fixtures.appserver.child_env import loopback_no_proxy
+
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("no_proxy", "corp.example,localhost")
+    for hermetic in (True, False):
+        with ChildEnv(tmp_path, hermetic=hermetic) as child:
+            assert child.env["NO_PROXY"] == child.env["no_proxy"] == "corp.example,localhost,127.0.0.1"
+    assert loopback_no_proxy({}) == "127.0.0.1,localhost"
+    assert loopback_no_proxy({"NO_PROXY": "127.0.0.1,localhost"}) == "127.0.0.1,localhost"
+
+
+@pytest.mark.codex_binary
+def test_a_proxy_in_the_users_environment_does_not_take_the_mocks_traffic(tmp_path, monkeypatch):
+    from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer
+    from codex_fixtures.mock.script import repeating_assistant
+
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens: through it no turn would complete
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with MockResponsesServer(repeating_assistant("hi")).start() as mock, CodexHome(mock) as home:
+        with AppServerProcess(home.path) as app:
+            app.initialize(timeout=20)
+            thread = app.start_thread(timeout=20)
+            assert app.run_turn(thread["id"], "hi", timeout=20)["status"] == "completed"
+        assert len(mock.requests) == 1

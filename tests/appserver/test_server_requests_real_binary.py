@@ -136,3 +136,17 @@ def test_v1_exec_command_approval_is_answered_in_its_own_words(start_app, codex_
     (record,) = app.server_requests
     assert (record.method, record.answer) == ("execCommandApproval", {"decision": "approved"})  # "accept" would reject it
     assert (app.cwd / "marker.txt").is_file()
+
+
+def test_approvals_answer_a_further_websocket_connection_too(start_app) -> None:
+    from codex_fixtures._plugin_support import failure_sections
+
+    app = start_app("accept", transport="websocket")
+    ide = app.new_connection()
+    ide.initialize(timeout=T)
+    thread, turn = run(ide)  # the turn, and so its approval request, belongs to the second client
+    assert turn["status"] == "completed" and (Path(thread["cwd"]) / "marker.txt").is_file()
+    assert [(r.method, r.answered_by, r.answer) for r in ide.server_requests] == [(APPROVAL, "approvals", {"decision": "accept"})]
+    assert app.server_requests == []
+    titles = [title for title, _ in failure_sections([app])]
+    assert f"codex app-server pid {app.pid} connection 1: server requests" in titles

@@ -105,3 +105,24 @@ def test_chatgpt_login_refused_in_a_home_that_would_reach_chatgpt_com(tmp_path):
     (tmp_path / "config.toml").write_text('chatgpt_base_url = "https://chatgpt.com/backend-api/"\n')
     with pytest.raises(ValueError, match="'https://chatgpt.com/backend-api/', not the mock"):
         write_chatgpt_auth(tmp_path)
+
+
+@pytest.mark.codex_binary
+@pytest.mark.codex(auth="chatgpt")
+def test_a_token_refresh_goes_to_the_mock_not_auth_openai_com(codex_app_server, codex_responses, codex_home):
+    # account/read with refreshToken=true (like a stale last_refresh or a 401) makes the binary refresh the login;
+    # unpointed, it would POST to https://auth.openai.com/oauth/token
+    (route,) = [r for r in codex_responses.script.routes.routes if (r.method, r.path) == ("POST", "/oauth/token")]
+    account = codex_app_server.request("account/read", {"refreshToken": True})["account"]
+    assert account["type"] == "chatgpt"
+    (call,) = route.calls
+    assert call.body_json["grant_type"] == "refresh_token" and call.body_json["refresh_token"] == "fake-refresh-token"
+    assert json.loads((codex_home / "auth.json").read_text())["tokens"]["access_token"] == "fake-access-token"
+
+
+def test_launch_and_app_server_children_point_the_refresh_at_loopback(tmp_path):
+    from codex_fixtures import CodexLaunch
+    from codex_fixtures.appserver.child_env import REFRESH_TOKEN_URL_ENV, UNREACHABLE_REFRESH_URL
+
+    with CodexLaunch(tmp_path, codex_bin="/bin/true") as launch:
+        assert launch.env[REFRESH_TOKEN_URL_ENV] == UNREACHABLE_REFRESH_URL

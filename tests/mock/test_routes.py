@@ -121,6 +121,9 @@ def test_wait_for_calls_times_out_with_the_count(server):
     route = server.route("GET", "/never")
     with pytest.raises(TimeoutError, match="0 arrived"):
         route.wait_for_calls(1, timeout=0.05)
+    for bad in (None, float("nan"), 0):  # None used to wait forever
+        with pytest.raises(ValueError, match="timeout must be"):
+            route.wait_for_calls(1, timeout=bad)
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,15 @@ def test_plain_strings_in_a_sequence_are_assistant_text():
     script.check()
 
 
+def test_text_with_a_line_that_looks_like_an_sse_field_is_still_text():
+    text = "The record has\nid: 42\ndata: yes"
+    script = sequence([text, "\n" + create_final_assistant_message_sse_response("sse body")])
+    done = [e for e in parse_sse(post(script).decode()) if e["type"] == "response.output_item.done"]
+    assert done[0]["item"]["content"][0]["text"] == text
+    assert "sse body" in post(script).decode()  # a body may start with a blank line
+    script.check()
+
+
 def test_server_sequence_takes_plain_strings():
     with create_mock_responses_server_sequence(["hi"]) as server:
         text = httpx.post(server.url_v1 + "/responses", content=BODY).text
@@ -136,6 +145,12 @@ def test_server_sequence_takes_plain_strings():
 def test_a_non_reply_item_names_its_index(items, index, kind):
     with pytest.raises(TypeError, match=rf"responses\[{index}\] must be .* got {kind}") as info:
         sequence(items)
+    assert "\n" not in str(info.value)
+
+
+def test_a_malformed_reply_item_names_its_index_too():
+    with pytest.raises(TypeError, match=r"responses\[1\]: got a list holding 2 string\(s\)") as info:
+        sequence(["ok", ["a", "b"]])
     assert "\n" not in str(info.value)
 
 

@@ -47,6 +47,13 @@ def test_offered_tools_reads_namespaces_hosted_tools_and_additional_tools() -> N
     assert offered_tools(codex_request([{"type": "local_shell"}])) == ["local_shell"]
 
 
+def test_tool_names_is_the_list_the_check_compares_with() -> None:
+    extra = {"type": "additional_tools", "tools": [{"type": "function", "name": "late_tool"}]}
+    for req in (codex_request(), codex_request([{"type": "local_shell"}]), codex_request(TOOLS, input=[extra])):
+        assert req.tool_names() == offered_tools(req)  # web_search, local_shell, additional tools: listed by both
+    assert codex_request(None).tool_names() == []
+
+
 def test_a_call_to_a_tool_not_offered_names_the_tool_and_what_was_offered() -> None:
     reply = ScriptedReply(body=create_shell_command_sse_response(["echo", "hi"]))
     assert scripted_calls(reply) == [("function_call", "shell_command")]

@@ -124,14 +124,19 @@ def test_non_reply_in_responses_is_a_one_line_failure(pytester):
         @pytest.mark.codex(app_server={"envv": {}})
         def test_bad_app_server(codex_responses):
             pass
+
+        @pytest.mark.codex(responses=[["a", "b"]])
+        def test_list_of_strings(codex_responses):
+            pass
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=2)
+    result.assert_outcomes(errors=3)
     out = result.stdout.str()
     assert "@pytest.mark.codex: responses[1] must be assistant text, an SSE body" in out
     assert "got int 123" in out
     assert "app_server got unknown key(s) envv" in out
+    assert "@pytest.mark.codex: responses[0]: got a list holding 2 string(s)" in out
     assert "Traceback" not in out and "sequence_item" not in out
 
 

@@ -53,3 +53,14 @@ def test_session_default_follows_codex_bin(pytester, old_codex, monkeypatch, res
     """)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--codex-bin", str(old_codex))
     result.assert_outcomes(passed=1)  # without the plugin's default the bundled format (0.163 kinds) fails it
+
+
+def test_an_inner_session_gives_back_the_outer_sessions_default(pytester, old_codex, monkeypatch, restore_default):
+    # e.g. tests/appserver/test_launch.py runs pytester in process: under --codex-bin 0.101 the
+    # inner session's end reset the outer one to the bundled format, and 0.101 listed no fakes
+    monkeypatch.delenv("CODEX_BIN", raising=False)
+    rollout_formats.set_default_codex_version("0.171.0")
+    pytester.makepyfile(test_inner="def test_nothing():\n    pass\n")
+    for args in ((), ("--codex-bin", str(old_codex))):
+        pytester.runpytest_inprocess("-p", "no:cacheprovider", *args).assert_outcomes(passed=1)
+        assert rollout_formats.resolve_format(None).key == (0, 171), args
