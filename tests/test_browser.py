@@ -66,15 +66,22 @@ def _settings(root: Path) -> Path:
     return settings
 
 
+def scratch_env(home: Path) -> dict[str, str]:
+    """This process's environment with ``home`` (made here) as HOME and none of the user's XDG, Jupyter or IPython dirs."""
+    home.mkdir(parents=True)
+    drop = ("XDG_", "JUPYTER_", "IPYTHON")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(drop)}, "HOME": str(home)}
+
+
 class JupyterLab:
     """``jupyter lab`` on 127.0.0.1:PORT with a token, in temp dirs; ``close()`` shuts it and its kernels down."""
 
     def __init__(self, root: Path, notebooks: Path) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HOME": str(root / "home"), "JUPYTER_CONFIG_DIR": str(root / "config"),
-               "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-        (root / "home").mkdir(parents=True)
+        env = {**scratch_env(root / "home"), "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_DATA_DIR": str(root / "data"),
+               "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "IPYTHONDIR": str(root / "ipython"),
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         argv = [
             sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={notebooks}",
@@ -161,7 +168,7 @@ def test_quickstart_runs_in_jupyterlab(tmp_path):
     try:
         lab.wait_ready()
         with playwright_sync.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=[
+            browser = pw.chromium.launch(executable_path=chromium, env=scratch_env(tmp_path / "browser-home"), args=[
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-sandbox", "--disable-gpu"])
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -195,6 +202,8 @@ def test_quickstart_runs_in_jupyterlab(tmp_path):
     finally:
         lab.close()
     assert lab.proc.returncode is not None
+    # chromium wrote its profile bits (Crash Reports, dconf) into the user's HOME before it got a scratch one
+    assert (tmp_path / "browser-home" / ".config" / "chromium").is_dir(), "chromium did not use its scratch HOME"
     assert not leftover_app_servers(), "a codex app-server survived the JupyterLab shutdown"
     assert not _running_in(notebooks), "a kernel (or another process started in the notebook dir) survived the shutdown"
 

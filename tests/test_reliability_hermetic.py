@@ -1,4 +1,4 @@
-"""Reliability: the hermetic set-up, proven with strace rather than assumed.
+"""Reliability: the hermetic set-up, proven with strace rather than assumed (every entry point, last test).
 
 A full scenario (start, turn, archive, unarchive) runs the real app-server
 under ``strace -ff -yy -e trace=network,file``, through a wrapper script passed
@@ -244,6 +244,70 @@ def test_probes_codex_repro_and_the_codex_sandbox_create_nothing_in_an_empty_hom
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["repro"] == 0 and result["sandbox"] == "sandbox" and result["turn"] == "completed", result
+    created = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert created == [], f"created in HOME: {created[:20]}"
+    left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
+    assert left == [], f"left in TMPDIR after exit: {left[:20]}"
+
+
+# ------------------------------------- the entry points added since: releases, websocket, SDK, schema, templates
+NEWER_ENTRY_POINTS = r"""
+import json, os, shutil, subprocess, sys, tempfile
+from pathlib import Path
+from codex_fixtures import AppServerProcess, CodexHome, codex_binary_info
+from codex_fixtures.appserver.launch import CodexLaunch, open_codex
+from codex_magics.schema import catalog_of
+
+info = codex_binary_info()
+mirror = Path(tempfile.mkdtemp(prefix="mirror-"))  # a one-release offline mirror for the release runner
+(mirror / info.version).mkdir()
+(mirror / info.version / "codex").symlink_to(info.path)
+repro = os.path.join(os.path.dirname(sys.executable), "codex-repro")
+
+def cli(*argv):
+    return subprocess.run([repro, *argv, "--quiet"], capture_output=True, text=True, timeout=240).returncode
+
+out = {"diff": cli("diff", str(info.path), str(info.path), "--no-scenarios"),  # repro.surface: schema, tools, rollout kinds
+       "history": cli("history", "start-is-lazy", "--from", info.version, "--to", info.version, "--releases", str(mirror))}
+shutil.rmtree(mirror)
+with CodexHome() as home:
+    with AppServerProcess(home, transport="websocket") as app:  # first start here: the template home is built too
+        app.initialize()
+        app.new_connection().initialize()
+        out["connections"] = len(app.connections)
+    if "sdk" in sys.argv:
+        with CodexLaunch(home) as launch, open_codex(launch) as codex:  # the official SDK's own child
+            out["sdk"] = type(codex).__name__
+out["schema"] = catalog_of(info).has("thread/start")  # the schema behind %codex call, a probe of its own
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.codex_binary
+def test_release_commands_websocket_sdk_schema_and_template_homes_never_touch_an_empty_home(tmp_path):
+    pytest.importorskip("IPython")
+    try:
+        import openai_codex  # noqa: F401
+        sdk = ["sdk"]
+    except ImportError:
+        sdk = []
+    home, tmp = tmp_path / "HOME", tmp_path / "tmp"  # HOME is outside the toolkit's temp root (which is in tmp)
+    home.mkdir()
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "CODEX_BIN")}
+    env.update(HOME=str(home), TMPDIR=str(tmp), IPYTHONDIR=str(tmp_path / "ipython"))
+    strace = shutil.which("strace")
+    trace = tmp_path / "trace"
+    prefix = [strace, "-f", "-qq", "-e", "trace=file", "-o", str(trace)] if strace else []
+    proc = subprocess.run([*prefix, sys.executable, "-c", NEWER_ENTRY_POINTS, *sdk], capture_output=True, text=True,
+                          timeout=400, env=env, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["diff"] == 0 and result["history"] == 0 and result["connections"] == 1 and result["schema"], result
+    assert not sdk or result["sdk"] == "Codex", result
+    if strace:  # not even a look: the binary, the SDK's child and the probes get a temp HOME
+        touched = [line for line in trace.read_text(errors="replace").splitlines() if f'"{home}' in line]
+        assert touched == [], "HOME was looked at:\n" + "\n".join(touched[:20])
     created = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
     assert created == [], f"created in HOME: {created[:20]}"
     left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))

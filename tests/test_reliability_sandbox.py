@@ -5,7 +5,7 @@ fork, a SIGTERM or an ``os._exit`` never hits the test runner itself), with a
 private ``TMPDIR`` so nothing of another run is counted or swept:
 
 * a forked child that exits normally leaves the parent's app-server, mock
-  server and CODEX_HOME alone (driver and ``%codex`` session);
+  server, CODEX_HOME and websocket connections alone (driver and ``%codex`` session);
 * the app-server's ``bash -lc`` tool calls do not run the user's profile and get
   their own ``TMPDIR``; ``hermetic=False`` (what ``%codex connect`` uses) keeps
   the user's environment;
@@ -84,6 +84,35 @@ FORK_DRIVER = """
 def test_a_forked_child_that_exits_normally_leaves_the_parents_app_server_and_home_alone(private_tmp):
     state = last_json(run_child(FORK_DRIVER, private_tmp))
     assert state == {"child_exit": 0, "alive": True, "home": True, "config": True, "cwd": True, "answers": True}
+
+
+FORK_WEBSOCKET = """
+    import json, os, sys
+    from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer
+    server = MockResponsesServer().start()
+    home = CodexHome(server)
+    with AppServerProcess(home.path, transport="websocket") as app:
+        app.initialize()
+        with app.new_connection() as conn:  # the fork happens inside both with blocks: the child unwinds them
+            conn.initialize()
+            pid = os.fork()
+            if pid == 0:
+                sys.exit(0)
+            _, status = os.waitpid(pid, 0)
+            state = {"child_exit": os.waitstatus_to_exitcode(status), "alive": app.is_alive(),
+                     "connection": "data" in conn.request("thread/list", {}),
+                     "primary": "data" in app.request("thread/list", {})}
+    home.cleanup(); server.close()
+    print(json.dumps(state))
+"""
+
+
+@pytest.mark.codex_binary
+def test_a_forked_child_leaves_the_parents_websocket_connections_open(private_tmp):
+    # before: the child's exit from `with app.new_connection()` closed the parent's socket
+    state = last_json(run_child(FORK_WEBSOCKET, private_tmp))
+    assert state == {"child_exit": 0, "alive": True, "connection": True, "primary": True}
+    assert os.listdir(private_tmp) == []
 
 
 FORK_SESSION = """

@@ -163,3 +163,21 @@ def test_under_pyfakefs_a_temp_dir_goes_to_the_fake_root_and_the_real_root_stays
         assert str(temp_root()) == str(real_root) and real_root.is_dir() and not os.path.exists(str(made))
     finally:
         fs.resume()
+
+
+def test_a_ctrl_c_while_the_owner_file_is_written_still_leaves_the_root_to_the_exit_cleanup(tmp_path):
+    # seen with `codex-repro bisect`: a SIGINT during the first probe's temp root left the root behind
+    script = (
+        "from codex_fixtures.home import tempdirs\n"
+        "def interrupted(*a, **k):\n"
+        "    raise KeyboardInterrupt\n"
+        "tempdirs.atomic_write_text = interrupted\n"
+        "try:\n"
+        "    tempdirs.temp_root()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "interrupted", proc.stderr
+    assert sorted(os.listdir(tmp_path)) == [], "the root outlived its process"

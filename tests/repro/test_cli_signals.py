@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM stop ``codex-repro`` (and ``%codex repro``): queue cancelled, app-servers closed, temp dirs gone.
+"""Ctrl-C and SIGTERM stop ``codex-repro`` (run, bisect, history, diff; and ``%codex repro``): queue cancelled, app-servers closed, temp dirs gone.
 
 Each test runs a small driver script in a subprocess (real signals need a
 process of their own) with slow scenarios registered on top of the catalog:
@@ -155,4 +155,28 @@ def test_ctrl_c_stops_percent_codex_repro_and_the_shell_lives_on(tmp_path):
     assert child.proc.returncode == 7, child.seen[-20:]
     assert "USAGE-ERROR repro interrupted: queued scenarios cancelled, running ones closed" in rest, rest
     assert "SHELL-OK True" in rest, rest
+    assert_nothing_left(tmp_path, pids, rest)
+
+
+RELEASE_COMMANDS = {  # each reaches its scenarios (the slow ones) after its own probes; running = how many start at once
+    "bisect": (["bisect", "slow-0", "--good", "1.5.0", "--bad", "1.8.0"], 1),
+    "history": (["history", "slow-0", "slow-1", "slow-2", "--from", "1.5.0", "--to", "1.7.0", "--jobs", "2"], 2),
+    "diff": (["diff", "1.5.0", "1.6.0", "--jobs", "2"], 2),
+}
+
+
+@pytest.mark.parametrize(("command", "sig", "code", "word"), [
+    ("bisect", signal.SIGINT, 130, "interrupted"), ("history", signal.SIGINT, 130, "interrupted"),
+    ("diff", signal.SIGINT, 130, "interrupted"), ("history", signal.SIGTERM, 143, "terminated"),
+], ids=["bisect-SIGINT", "history-SIGINT", "diff-SIGINT", "history-SIGTERM"])
+def test_one_signal_stops_the_release_commands_cleanly(tmp_path, fake_releases, command, sig, code, word):
+    argv, running = RELEASE_COMMANDS[command]
+    script = SLOW + textwrap.dedent(f'''
+        from codex_fixtures.repro.cli import main
+        sys.exit(main({[*argv, "--releases", str(fake_releases), "--quiet"]!r}))
+    ''')
+    child, elapsed, pids, rest = run_and_signal(tmp_path, script, sig, running=running)
+    print(f"{command} {signal.Signals(sig).name}: exit {child.proc.returncode} {elapsed:.2f} s after the signal")
+    assert child.proc.returncode == code, child.seen[-20:]
+    assert [line for line in rest if line.startswith(f"codex-repro: {word}")], rest
     assert_nothing_left(tmp_path, pids, rest)
