@@ -274,3 +274,44 @@ def test_codex_repro_keep_leaves_only_the_kept_home_after_exit(private_tmp):
     kept = [line.split(": ", 1)[1] for line in proc.stdout.splitlines() if "] fork-just-started: /" in line]
     assert len(kept) == 1 and Path(kept[0]).is_dir() and (Path(kept[0]) / "config.toml").is_file()
     assert [p.name for p in private_tmp.iterdir()] == [Path(kept[0]).name], "the temp root (or another home) was left"
+
+
+KILLED_WITH_A_WEBSOCKET_SERVER = """
+    import json, os, sys, time
+    from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer
+    server = MockResponsesServer().start()
+    home = CodexHome(server)
+    app = AppServerProcess(home.path, transport="websocket")
+    app.initialize()
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and os.getpgid(int(p)) == os.getpgid(app.pid)]
+    print(json.dumps({"pids": pids}), flush=True)
+    os.kill(os.getpid(), 9)  # no unwinding: no close(), no atexit
+"""
+
+
+def _gone(pid: int, within: float) -> bool:
+    """Whether ``pid`` has exited (or is a zombie) within ``within`` seconds (polled on /proc, bounded)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)  # polling a process we do not own for its end: no event to wait on
+    return False
+
+
+@pytest.mark.codex_binary
+def test_a_websocket_app_server_ends_when_its_parent_is_killed(private_tmp):
+    """A websocket server ignores stdin, so a SIGKILLed parent used to leave it running for good."""
+    proc = run_child(KILLED_WITH_A_WEBSOCKET_SERVER, private_tmp, check=False)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    pids = json.loads(proc.stdout.strip().splitlines()[-1])["pids"]
+    left = [pid for pid in pids if not _gone(pid, 10.0)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert pids and not left, f"processes of the killed parent's websocket app-server still running: {left}"

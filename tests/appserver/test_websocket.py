@@ -122,10 +122,11 @@ def _script(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def test_no_listening_line_is_a_bounded_one_line_error(fake_home, fake_peer_bin):
+def test_no_listening_line_is_a_bounded_one_line_error(fake_home, tmp_path):
+    silent = _script(tmp_path, "exec sleep 30")  # alive, never listening (a websocket server's stdin is /dev/null)
     started = time.monotonic()
     with pytest.raises(AppServerError, match="no 'listening on: ws://127.0.0.1:PORT' line on stderr within 0.5s"):
-        AppServerProcess(fake_home, codex_bin=fake_peer_bin, transport="websocket", default_timeout=0.5)
+        AppServerProcess(fake_home, codex_bin=silent, transport="websocket", default_timeout=0.5)
     assert time.monotonic() - started < 8  # the wait is bounded and the process closed
 
 
