@@ -125,8 +125,10 @@ def test_the_factory_passes_its_approvals_and_a_call_overrides_them(fake_home, f
     from codex_fixtures import AppServerFactory
 
     with AppServerFactory(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": "approvals"}, approvals="decline") as start:
-        default, override = start(), start(approvals="accept")
+        default, override, buffered = start(), start(approvals="accept"), start(approvals=None)
         assert send_server_requests(default, [APPROVALS[0]]) == {"s0": {"result": {"decision": "decline"}}}
         assert send_server_requests(override, [APPROVALS[0]]) == {"s0": {"result": {"decision": "accept"}}}
+        buffered.request("fake/serverRequests", {"methods": [APPROVALS[0]]}, timeout=T)
+        assert buffered.read_stream_until_request_message(T, method=APPROVALS[0]).method == APPROVALS[0]  # left to the test
     with pytest.raises(TypeError, match="approvals must be None"):
         AppServerFactory(fake_home, approvals="always")  # type: ignore[arg-type]
