@@ -91,7 +91,8 @@ def _real_pytest(root: Path) -> BenchResult:
                        note=f"({a:.2f} s - {b:.2f} s) / {PYTEST_N}, median of 3 interleaved subprocess runs")
 
 
-def _xdist(root: Path) -> BenchResult:
+def write_xdist_tests(root: Path) -> Path:
+    """``root/test_xdist_real_binary.py``: XDIST_TESTS real-binary tests (spawn, initialize, thread/start, one turn)."""
     path = root / "test_xdist_real_binary.py"
     path.write_text(
         "import pytest\n\n"
@@ -100,6 +101,11 @@ def _xdist(root: Path) -> BenchResult:
         "    thread = codex_app_server.start_thread()\n"
         "    assert codex_app_server.run_turn(thread['id'], f'turn {n}')['status'] == 'completed'\n"
     )
+    return path
+
+
+def _xdist(root: Path) -> BenchResult:
+    path = write_xdist_tests(root)
     serial, parallel = interleaved(lambda: _run_pytest(path, "-n", "0", only_our_plugins=True),
                                    lambda: _run_pytest(path, "-n", "2", only_our_plugins=True), XDIST_REPEAT)
     return BenchResult(f"5 xdist speedup: {XDIST_TESTS} real-binary tests, -n 0 time / -n 2 time", serial, parallel, "s", 1.6,

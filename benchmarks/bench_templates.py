@@ -36,7 +36,7 @@ from codex_fixtures.repro.scenarios import DEFAULT_JOBS, SCENARIOS, run_scenario
 
 from benchmarks._common import BenchResult
 from benchmarks.bench_driver import _bare_fresh_init
-from benchmarks.bench_fixtures import XDIST_TESTS, _run_pytest
+from benchmarks.bench_fixtures import XDIST_TESTS, _run_pytest, write_xdist_tests
 
 REPEAT_FIXTURE = int(os.environ.get("BENCH_TEMPLATES_REPEAT", "15"))
 REPEAT_XDIST = int(os.environ.get("BENCH_XDIST_REPEAT", "3"))
@@ -105,14 +105,7 @@ def _t1(codex_bin: str) -> BenchResult:
 
 
 def _t2(root: Path) -> BenchResult:
-    path = root / "test_xdist_real_binary.py"
-    path.write_text(
-        "import pytest\n\n"
-        f"@pytest.mark.parametrize('n', range({XDIST_TESTS}))\n"
-        "def test_turn(codex_app_server, n):\n"
-        "    thread = codex_app_server.start_thread()\n"
-        "    assert codex_app_server.run_turn(thread['id'], f'turn {n}')['status'] == 'completed'\n"
-    )
+    path = write_xdist_tests(root)
     ours, base, cpu_a, cpu_b = _abab(lambda: _run_pytest(path, "-n", "2", only_our_plugins=True),
                                      lambda: _run_pytest(path, "-n", "2", "--codex-fresh-homes", only_our_plugins=True),
                                      REPEAT_XDIST)
