@@ -8,12 +8,14 @@ module of the package, and checked against the rule of DESIGN.md:
 * ``home`` imports ``errors`` and itself; ``appserver`` imports ``errors``, itself and ``home``;
 * ``repro`` may import ``appserver``, ``home`` and ``mock``;
 * ``plugin`` / ``_plugin_support`` / ``__init__`` sit on top; nothing imports the plugin;
-* ``codex_magics`` imports ``codex_fixtures``, never the other way.
+* ``codex_magics`` imports ``codex_fixtures``, never the other way;
+* no committed symlink points outside the tree (``git ls-files -s`` mode 120000, resolved).
 """
 
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,60 @@ def test_only_the_plugin_imports_pytest() -> None:
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
         assert not names & {"pytest", "_pytest"}, f"{path.relative_to(ROOT)} imports pytest"
+
+
+def links_leaving_the_tree(root: Path) -> list[str]:
+    """``path -> target`` of every committed symlink (git mode 120000) that resolves outside ``root``.
+
+    The target is read from git (what a fresh clone gets), resolved against the
+    link's own directory; absolute targets and ``..`` chains that climb out count.
+    """
+    import subprocess
+
+    listing = subprocess.run(["git", "-C", str(root), "ls-files", "-s", "-z"], capture_output=True, check=True,
+                             timeout=60).stdout
+    bad = []
+    top = root.resolve()
+    for entry in filter(None, listing.split(b"\0")):
+        meta, _, name = entry.partition(b"\t")
+        mode, sha, _stage = meta.split()
+        if mode != b"120000":
+            continue
+        target = subprocess.run(["git", "-C", str(root), "cat-file", "blob", sha.decode()], capture_output=True,
+                                check=True, timeout=60).stdout.decode("utf-8", "replace")
+        path = name.decode("utf-8", "replace")
+        resolved = Path(os.path.normpath(top / Path(path).parent / target))
+        if not resolved.is_relative_to(top):
+            bad.append(f"{path} -> {target}")
+    return bad
+
+
+def _git_checkout(root: Path) -> bool:
+    import shutil
+    import subprocess
+
+    return shutil.which("git") is not None and subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--show-toplevel"], capture_output=True, check=False,
+        timeout=60).returncode == 0
+
+
+def test_no_committed_symlink_points_outside_the_tree() -> None:
+    if not _git_checkout(ROOT):
+        pytest.skip("not a git checkout (the committed links are read with git ls-files)")
+    assert links_leaving_the_tree(ROOT) == [], "a committed symlink points outside the repository: git rm it"
+
+
+def test_the_symlink_check_can_fail(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=60)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "file").write_text("x")
+    os.symlink("/tmp/elsewhere/codex", tmp_path / "codex")  # absolute: outside
+    os.symlink("../../up", tmp_path / "sub" / "climbs")  # relative, climbs out
+    os.symlink("file", tmp_path / "sub" / "inside")  # relative, stays inside
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True, timeout=60)
+    assert links_leaving_the_tree(tmp_path) == ["codex -> /tmp/elsewhere/codex", "sub/climbs -> ../../up"]

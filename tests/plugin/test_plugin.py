@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 pytestmark = pytest.mark.codex_binary
@@ -101,7 +103,11 @@ def test_fs_and_app_server_together_are_refused(pytester):
     result.stdout.fnmatch_lines(["*cannot be used with pyfakefs' fs*"])
 
 
-def test_keep_failed_homes(pytester):
+def test_keep_failed_homes(pytester, monkeypatch, tmp_path):
+    """The kept home goes to the inner run's own TMPDIR (never the machine's /tmp), and is removed here."""
+    private = tmp_path / "tmpdir"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
     pytester.makepyfile(
         """
         def test_fails(codex_home):
@@ -111,6 +117,9 @@ def test_keep_failed_homes(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--codex-keep-failed")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*kept CODEX_HOME of failed test*"])
+    kept = [p for p in private.iterdir() if p.name.startswith("codex-home-")]
+    assert len(kept) == 1 and (kept[0] / "config.toml").is_file(), sorted(private.iterdir())
+    shutil.rmtree(kept[0])
 
 
 def test_bad_codex_bin_option(pytester, tmp_path):

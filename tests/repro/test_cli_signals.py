@@ -26,10 +26,11 @@ pytestmark = [pytest.mark.codex_binary, pytest.mark.timeout(90)]
 SLOW = textwrap.dedent('''
     import sys
     from codex_fixtures.repro import scenarios
+    from codex_fixtures.repro.console import say
 
-    def slow(ctx):
+    def slow(ctx):  # runs in two scenario threads at once: one write per line (print writes the newline apart)
         ctx.start_thread()
-        print(f"SLOW-STARTED {ctx.app.pid}", file=sys.stderr, flush=True)
+        say(f"SLOW-STARTED {ctx.app.pid}", sys.stderr)
         ctx.app.read_stream_until_notification_message("never/sent", timeout=60)
         raise AssertionError("unreachable: the wait above only ends by cancellation")
 
@@ -54,9 +55,9 @@ KERNEL = SLOW + textwrap.dedent('''
     try:
         ip.run_line_magic("codex", "repro " + " ".join(NAMES))
     except UsageError as exc:
-        print(f"USAGE-ERROR {exc}", file=sys.stderr, flush=True)
+        say(f"USAGE-ERROR {exc}", sys.stderr)
     ok = ip.run_cell("%codex --help")  # the shell (and the extension) still work
-    print(f"SHELL-OK {ok.success}", file=sys.stderr, flush=True)
+    say(f"SHELL-OK {ok.success}", sys.stderr)
     sys.exit(7)
 ''')
 
