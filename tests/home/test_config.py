@@ -89,3 +89,28 @@ def test_bad_server_uri():
 def test_unserializable_extra_is_a_config_error():
     with pytest.raises(ConfigError, match="cannot be written as TOML"):
         config_contents("http://127.0.0.1:1", extra={"x": object()})
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    ({"x": "\ud800"}, "config value x holds"),
+    ({"t": {"xs": ["ok", "a\udcff"]}}, "config value t.xs[1] holds"),
+    ({"\ud800": 1}, "config key '\\ud800' in (top level)"),
+    ({"t": {"k\udc80": 1}}, "config key 'k\\udc80' in t"),
+])
+def test_a_string_that_is_not_utf8_is_a_config_error_naming_the_key(extra, named, tmp_path, monkeypatch):
+    """A lone surrogate used to escape as a bare UnicodeEncodeError from the file write (issue 18, 8)."""
+    with pytest.raises(ConfigError) as info:
+        config_contents("http://127.0.0.1:1", extra=extra)
+    assert named in str(info.value) and "not UTF-8" in str(info.value) and "\n" not in str(info.value)
+    str(info.value).encode("utf-8")  # the message itself can be printed
+    import tempfile
+
+    from codex_fixtures import CodexHome
+    from codex_fixtures.home.tempdirs import temp_root
+
+    temp_root()  # the process's root stays where it is; only keep=True homes go to tmp_path
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for keep in (False, True):  # a home whose config cannot be written is removed, kept or not
+        with pytest.raises(ConfigError):
+            CodexHome("http://127.0.0.1:1", keep=keep, extra=extra)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("codex-home-")]
