@@ -115,8 +115,8 @@ def test_finish_checkpoints_drops_transients_and_lists_the_copy(tmp_path, binary
     con = sqlite3.connect(f"file:{root / 'state_5.sqlite'}?mode=ro", uri=True)
     assert con.execute("SELECT count(*) FROM t").fetchone() == (3,)  # the WAL's rows are in the file now
     con.close()
-    assert template.copied == ("state_5.sqlite", "installation_id")
-    assert set(template.linked) == {"skills/.system/imagegen/SKILL.md", "skills/.system/.codex-system-skills.marker"}
+    assert template.copied == ("state_5.sqlite", "skills/.system/.codex-system-skills.marker",
+                               "skills/.system/imagegen/SKILL.md", "installation_id")
     assert "skills/.system/imagegen" in template.dirs
 
 
@@ -183,15 +183,46 @@ def test_copies_get_new_installation_ids_own_databases_and_keep_their_config(tmp
         store.clear()
 
 
-def test_a_template_changed_through_a_copy_is_dropped_and_made_again(tmp_path, binary):
+def test_no_home_changes_another_or_the_template(tmp_path, binary):
+    """Every file of a copy is its own (issue 18, 6): skills/ used to be hard-linked, so an edit reached every home."""
+    store = TemplateStore()
+    try:
+        _, template = _store_template(store, tmp_path, binary)
+        kept = CodexHome("http://127.0.0.1:5", keep=True)  # outlives the process: must never share a file
+        homes = [kept.path, _home(tmp_path / "first"), _home(tmp_path / "second")]
+        try:
+            for home in homes:
+                assert store.copy_into(template, home)
+            for home in homes:
+                files = [p for p in home.rglob("*") if p.is_file()]
+                assert files and all(p.stat().st_nlink == 1 for p in files), [p for p in files if p.stat().st_nlink > 1]
+            skill = "skills/.system/imagegen/SKILL.md"
+            (homes[1] / skill).write_text("edited by a test\n")
+            with open(homes[1] / "state_5.sqlite", "r+b") as fh:
+                fh.write(b"X")
+            for other in (kept.path, homes[2], template.path):
+                assert (other / skill).read_text() == "# imagegen\n", other
+                assert (other / "state_5.sqlite").read_bytes()[:1] == b"S", other
+            third = _home(tmp_path / "third")
+            assert store.copy_into(template, third)  # the template is intact: still used, not remade
+            assert (third / skill).read_text() == "# imagegen\n" and template.copies == 4
+        finally:
+            kept.keep = False
+            kept.cleanup()
+    finally:
+        store.clear()
+
+
+def test_a_template_that_lost_a_file_is_dropped_and_made_again(tmp_path, binary):
     store = TemplateStore()
     calls: list[Path] = []
     try:
         _, template = _store_template(store, tmp_path, binary, calls)
-        first = _home(tmp_path / "first")
-        assert store.copy_into(template, first)
-        (first / "skills/.system/imagegen/SKILL.md").write_text("edited by a test\n")  # hard link: also the template
-        assert not store.copy_into(template, _home(tmp_path / "second"))
+        assert store.copy_into(template, _home(tmp_path / "first"))
+        (template.path / "skills/.system/imagegen/SKILL.md").unlink()  # a temp cleaner, a test
+        second = _home(tmp_path / "second")
+        assert not store.copy_into(template, second)
+        assert sorted(p.name for p in second.iterdir()) == ["config.toml"]  # left untouched: it starts fresh
         assert not template.path.exists()
         _, again = _store_template(store, tmp_path, binary, calls)
         assert again is not template and len(calls) == 2
@@ -200,6 +231,18 @@ def test_a_template_changed_through_a_copy_is_dropped_and_made_again(tmp_path, b
         assert (third / "skills/.system/imagegen/SKILL.md").read_text() == "# imagegen\n"
     finally:
         store.clear()
+
+
+def test_a_copy_is_a_file_of_its_own_with_the_same_mode(tmp_path):
+    """A clone where the filesystem has one, else (ext4, tmpfs) a plain copy: never the same inode."""
+    src = tmp_path / "run.sh"
+    src.write_text("#!/bin/sh\n")
+    src.chmod(0o755)
+    tpl._clone_or_copy(str(src), str(tmp_path / "copy.sh"))
+    assert (tmp_path / "copy.sh").read_text() == "#!/bin/sh\n" and ((tmp_path / "copy.sh").stat().st_mode & 0o777) == 0o755
+    assert (tmp_path / "copy.sh").stat().st_ino != src.stat().st_ino
+    with pytest.raises(FileExistsError):
+        tpl._clone_or_copy(str(src), str(tmp_path / "copy.sh"))
 
 
 def test_concurrent_first_uses_build_once(tmp_path, binary):
