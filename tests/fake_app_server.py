@@ -19,6 +19,8 @@ malformed lines or crash on cue). The behaviour is chosen with the
   in reverse order of the requests; for concurrent-wait tests)
 * ``flood``     - before each answer, writes ``$FAKE_PEER_FLOOD_BYTES`` (default 80 MiB) without a
   newline, then the newline and the answer
+* ``stderr-flood`` - like ``flood``, but the bytes without a newline go to stderr, then
+  ``after-the-flood`` and a newline (stdout stays clean)
 * ``approvals`` - on ``fake/serverRequests`` sends the server requests named in its params
   (``{"methods": [...]}``, ids ``s0``, ``s1``, ...) before answering it; ``fake/answers``
   returns every answer the client sent to those requests (``{"s0": {"result": ...}, ...}``)
@@ -107,6 +109,14 @@ def main() -> int:
                 left -= len(block)
             sys.stdout.buffer.write(b"\n")
             sys.stdout.flush()
+        if mode == "stderr-flood":
+            left = int(os.environ.get("FAKE_PEER_FLOOD_BYTES", 80 * 1024 * 1024))
+            block = b"e" * (1 << 20)
+            while left > 0:
+                sys.stderr.buffer.write(block[:left])
+                left -= len(block)
+            sys.stderr.buffer.write(b"\nafter-the-flood\n")
+            sys.stderr.flush()
         if mode == "notify":
             send({"method": "thread/started", "params": {"n": rid}})
             send({"id": rid, "method": "item/commandExecution/requestApproval", "params": {}})

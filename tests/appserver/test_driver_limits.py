@@ -148,3 +148,34 @@ def test_mock_waits_refuse_a_bad_timeout(value):
     with pytest.raises(ValueError, match="timeout must be"):
         Gate().wait_reached(value)
     assert Gate().wait_reached(0) is False  # 0 is a poll there
+
+
+@pytest.mark.timeout(60)
+def test_stderr_without_newline_is_read_in_bounded_chunks_and_cut_to_a_marker(fake_home, fake_peer_bin, monkeypatch):
+    """Issue 18, 7: stderr was read with an unbounded readline() (300 MiB without a newline grew memory by 305 MiB)."""
+    from codex_fixtures.appserver import driver
+
+    cap = 64 * 1024
+    monkeypatch.setattr(driver, "MAX_STDERR_LINE_BYTES", cap)
+    assert driver.MAX_STDERR_LINE_BYTES == cap
+    tracemalloc.start()
+    try:
+        with AppServerProcess(fake_home, codex_bin=fake_peer_bin,
+                              env={"FAKE_PEER_MODE": "stderr-flood", "FAKE_PEER_FLOOD_BYTES": str(16 << 20)}) as app:
+            app.initialize(timeout=30)  # the flood comes before the answer: reading it must not stall the peer
+            assert app.request("thread/list", {"n": 2}, 30) == {"method": "thread/list", "params": {"n": 2}}
+            app.close()
+            tail = app.stderr_tail(10).splitlines()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert tail[-1] == "after-the-flood"
+    assert tail[-2].startswith(f"[stderr line over MAX_STDERR_LINE_BYTES={cap} bytes dropped] eeee")
+    assert max(map(len, tail)) < 400
+    assert peak < 4 * (1 << 20), f"peak traced memory {peak / 2**20:.1f} MiB while 2 x 16 MiB of stderr streamed in"
+
+
+def test_the_stderr_line_cap_defaults_to_1_mib():
+    from codex_fixtures.appserver.driver import MAX_STDERR_LINE_BYTES
+
+    assert MAX_STDERR_LINE_BYTES == 1 << 20
