@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_fixtures import CodexFixturesError, list_rollouts, read_rollout
+from codex_fixtures.home import rollout_reader
 
 __all__ = ["ROLLOUT_FIELDS", "disk_states", "rollout_state", "skipped_note"]
 
@@ -54,12 +55,21 @@ def rollout_state(codex_home: Path, thread_id: str, expected_path: str | None = 
 
 
 def _count_lines(path: Path) -> int:
-    """Lines of a regular file that did not parse (0 when it cannot be read at all)."""
+    """Lines of a regular file that did not parse (0 when it cannot be read at all).
+
+    Newlines are counted in 1 MiB chunks over at most ``MAX_ROLLOUT_BYTES`` (a
+    2 GiB file without a newline is never held whole); a last line without a
+    newline counts too.
+    """
+    count, last, left = 0, b"\n", rollout_reader.MAX_ROLLOUT_BYTES
     try:
         with path.open("rb") as fh:
-            return sum(1 for _ in fh)
+            while left > 0 and (chunk := fh.read(min(1 << 20, left))):
+                count += chunk.count(b"\n")
+                last, left = chunk[-1:], left - len(chunk)
     except OSError:
         return 0
+    return count + (last != b"\n")
 
 
 def disk_states(codex_home: Path, thread_ids: Iterable[str], skipped: list[str] | None = None) -> dict[str, str]:

@@ -171,3 +171,55 @@ def test_a_clean_home_warns_nothing(tmp_path):
         warnings.simplefilter("error")
         assert len(list_rollouts(tmp_path, archived=None)) == 1
         assert find_thread_path_by_id_str(tmp_path, tid) is not None
+
+
+# ------------------------------------------------------------------ bounds (issue 18, 7)
+def test_a_rollout_ending_in_2_gib_without_newline_is_refused_by_its_size_unread(tmp_path):
+    """The issue's file (sparse: nothing is written): refused before its first line, in one line naming the limit."""
+    import tracemalloc
+
+    from codex_fixtures.home.rollout_reader import MAX_ROLLOUT_BYTES
+
+    assert MAX_ROLLOUT_BYTES == 1 << 30
+    _, path = rollout(tmp_path)
+    os.truncate(path, path.stat().st_size + (2 << 30))
+    tracemalloc.start()
+    try:
+        with pytest.raises(RolloutFormatError, match=f"over MAX_ROLLOUT_BYTES={MAX_ROLLOUT_BYTES}: not read") as info:
+            run_bounded(lambda: read_rollout(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "\n" not in str(info.value) and info.value.line_no == 0 and str(path) in str(info.value)
+    assert peak < 1 << 20
+
+
+def test_a_line_over_the_line_cap_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    from codex_fixtures.home import rollout_reader
+
+    monkeypatch.setattr(rollout_reader, "MAX_ROLLOUT_LINE_BYTES", 4096)
+    _, path = rollout(tmp_path)
+    good = len(path.read_bytes().splitlines())
+    with path.open("ab") as fh:
+        fh.write(b'{"type":"event_msg","payload":{"text":"' + b"x" * (4096 - 42) + b'"}}\n')  # exactly 4096: fine
+    assert len(path.read_bytes().splitlines()[-1]) == 4096
+    assert len(read_rollout(path)) == good + 1
+    os.truncate(path, path.stat().st_size + (64 << 20))  # then 64 MiB of NULs without a newline
+    with pytest.raises(RolloutFormatError, match="line longer than MAX_ROLLOUT_LINE_BYTES=4096 bytes") as info:
+        run_bounded(lambda: read_rollout(path))
+    assert info.value.line_no == good + 2 and "\n" not in str(info.value)
+
+
+def test_a_file_one_byte_over_the_file_cap_is_refused_and_one_at_it_is_read(tmp_path, monkeypatch):
+    from codex_fixtures.home import rollout_reader
+
+    _, path = rollout(tmp_path)
+    before = len(read_rollout(path))
+    with path.open("ab") as fh:
+        fh.write(b'{"type":"event_msg","payload":{}}\n' * 100)
+    size = path.stat().st_size
+    monkeypatch.setattr(rollout_reader, "MAX_ROLLOUT_BYTES", size - 1)
+    with pytest.raises(RolloutFormatError, match=f"{size} bytes, over MAX_ROLLOUT_BYTES={size - 1}"):
+        read_rollout(path)
+    monkeypatch.setattr(rollout_reader, "MAX_ROLLOUT_BYTES", size)
+    assert len(read_rollout(path)) == before + 100

@@ -102,3 +102,101 @@ def test_the_shape_check_accepts_what_run_writes(tmp_path):
     path = tmp_path / "good.json"
     path.write_text(json.dumps(GOOD))
     assert load_baseline(path) == GOOD
+
+
+# ----------------------------------------------------------------------------- issue 18, 7 and 9
+def bounded(fn, timeout: float = 20.0):
+    """Run ``fn`` in a daemon thread; fail instead of hanging (a FIFO) or growing without limit (/dev/zero)."""
+    import threading
+
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001
+            out["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), f"{fn} did not return within {timeout}s"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+@pytest.mark.parametrize("kind", ["char-device", "fifo", "directory"])
+def test_a_baseline_that_is_not_a_regular_file_is_refused_before_opening(capsys, tmp_path, no_binary, kind):
+    import os
+
+    path = {"char-device": "/dev/zero", "fifo": str(tmp_path / "fifo"), "directory": str(tmp_path)}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    assert bounded(lambda: cli.main(["check", path, "--quiet"])) == 2
+    line = one_line_error(capsys)
+    what = {"char-device": "a character device", "fifo": "a FIFO", "directory": "a directory"}[kind]
+    assert f"cannot read baseline {path}: not a regular file ({what})" in line, line
+
+
+def test_a_baseline_over_the_size_limit_is_refused_unread(capsys, tmp_path, no_binary):
+    import os
+
+    from codex_fixtures.repro.baseline import MAX_BASELINE_BYTES
+
+    assert MAX_BASELINE_BYTES == 64 << 20
+    base = tmp_path / "huge.json"
+    base.write_text(json.dumps(GOOD))
+    os.truncate(base, MAX_BASELINE_BYTES + 1)  # sparse
+    assert bounded(lambda: cli.main(["check", str(base), "--quiet"])) == 2
+    assert f"over MAX_BASELINE_BYTES={MAX_BASELINE_BYTES}" in one_line_error(capsys)
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """A baseline whose binaries[].path names a program that leaves a marker when run, claiming the bundled version."""
+    from codex_fixtures import codex_binary_info
+
+    bundled = codex_binary_info()
+    marker = tmp_path / "ran"
+    program = tmp_path / "not-codex"
+    program.write_text(f"#!/bin/sh\necho ran >> {marker}\necho 'codex-cli {bundled.version}'\n")
+    program.chmod(0o755)
+    doc = copy.deepcopy(GOOD)
+    doc["binaries"][0].update(version=bundled.version, label=bundled.version, path=str(program))
+    doc["results"][0]["binary"] = bundled.version
+    base = tmp_path / "lock.json"
+    base.write_text(json.dumps(doc))
+    return base, marker, program, bundled
+
+
+def _args(*argv):
+    return cli.build_parser().parse_args(["check", *argv])
+
+
+def test_check_never_runs_the_program_a_baseline_names(capsys, planted):
+    """Issue 18, 9: a lock file edited alone made CI run any program; binaries are resolved by version now."""
+    base, marker, program, bundled = planted
+    args = _args(str(base))
+    bins = cli._baseline_binaries(cli.load_baseline(str(base)), args)
+    assert [b.path for b in bins] == [bundled.path]
+    assert not marker.exists(), "check ran the program the baseline names"
+    err = capsys.readouterr().err
+    assert f"the baseline's path for codex {bundled.version} ({program}) is not run" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_trust_baseline_paths_runs_the_named_binary(capsys, planted):
+    base, marker, program, bundled = planted
+    args = _args(str(base), "--trust-baseline-paths", "--quiet")
+    cli._baseline_binaries(cli.load_baseline(str(base)), args)
+    assert marker.exists()  # only with the flag
+
+
+def test_a_baseline_version_that_is_not_a_release_number_is_refused_before_any_fetch(capsys, tmp_path, no_binary):
+    doc = copy.deepcopy(GOOD)
+    doc["binaries"][0]["version"] = "../../etc"
+    base = tmp_path / "b.json"
+    base.write_text(json.dumps(doc))
+    assert cli.main(["check", str(base), "--quiet"]) == 2
+    assert "is not a release number" in one_line_error(capsys)
