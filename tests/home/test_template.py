@@ -312,3 +312,17 @@ def test_template_dir_removed_at_exit_never_by_a_forked_child(tmp_path, binary):
     path_line, after = proc.stdout.splitlines()
     assert after == "after-child True"  # the child's exit left the parent's template alone
     assert not Path(path_line).exists() and not Path(path_line).parent.exists()  # the parent's exit removed it
+
+
+@pytest.mark.parametrize("refused", [(), ("copy_file_range",), ("copy_file_range", "sendfile")])
+def test_a_copy_falls_back_when_the_kernel_copies_are_refused(tmp_path, monkeypatch, refused):
+    data = os.urandom(3 << 20)
+    (tmp_path / "src").write_bytes(data)
+
+    def refuse(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    for name in refused:
+        monkeypatch.setattr(os, name, refuse)
+    tpl._clone_or_copy(str(tmp_path / "src"), str(tmp_path / "dst"))
+    assert (tmp_path / "dst").read_bytes() == data
