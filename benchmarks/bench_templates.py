@@ -14,6 +14,12 @@ T3. the scenario catalog on the bundled binary (``run_scenarios``) with template
     ``codex-repro run``. T3b: the same with the template already made (the
     catalog run inside a test session that made it before), for comparison.
 
+T4. filling one home from a made template: every file copied (what ``copy_into``
+    does since issue 18: no home shares a file with another) vs the old fill
+    that hard-linked ``skills/`` (reproduced here as the baseline); only the
+    fill is timed (the dir is made before, removed after). Informational
+    goal <= 3.0: the price of homes that cannot change each other.
+
 Each note gives the CPU time the children (codex) used per run on both sides
 (``RUSAGE_CHILDREN``): on a loaded machine it says where the time went when
 wall time cannot.
@@ -23,15 +29,18 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from codex_fixtures import AppServerFactory, CodexHome, codex_binary_info, resolve_codex_bin
 from codex_fixtures import _plugin_support as support
-from codex_fixtures.home.template import STORE
+from codex_fixtures.home import template as tpl
+from codex_fixtures.home.template import INSTALLATION_ID, STORE, Template
 from codex_fixtures.repro.scenarios import DEFAULT_JOBS, SCENARIOS, run_scenarios
 
 from benchmarks._common import BenchResult
@@ -143,9 +152,57 @@ def _t3() -> list[BenchResult]:
     ]
 
 
+REPEAT_FILL = int(os.environ.get("BENCH_FILL_REPEAT", "40"))
+
+
+def _linked_fill(template: Template, home: Path) -> None:
+    """The fill before issue 18: ``skills/`` hard-linked into the home, the rest copied (the baseline of T4)."""
+    src = os.fspath(template.path)
+    for rel in template.dirs:
+        os.mkdir(home / rel)
+    for rel in template.copied:
+        if rel == INSTALLATION_ID:
+            (home / rel).write_text(str(uuid.uuid4()))
+        elif rel.split(os.sep, 1)[0] == "skills":
+            os.link(os.path.join(src, rel), home / rel)
+        else:
+            shutil.copyfile(os.path.join(src, rel), home / rel)
+
+
+def _t4(codex_bin: str) -> BenchResult:
+    STORE.clear()
+    _fixture_chain(codex_bin, fresh=False)  # makes the template
+    template = STORE.templates()[0]
+    sides: dict[str, Callable[[Path], object]] = {"ours": lambda home: STORE.copy_into(template, home),
+                                                   "baseline": lambda home: _linked_fill(template, home)}
+    wall: dict[str, list[float]] = {n: [] for n in sides}
+    cpu: dict[str, list[float]] = {n: [] for n in sides}
+    with tempfile.TemporaryDirectory(prefix="bench-fill-") as tmp:
+        for i in range(REPEAT_FILL):
+            for name in (("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")):
+                home = Path(tmp) / f"{name}-{i}"
+                home.mkdir()
+                (home / "config.toml").write_text("# the home's own\n")
+                c0, t0 = time.process_time(), time.perf_counter()
+                sides[name](home)
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+                shutil.rmtree(home)
+    ms = 1000.0
+    ours, base = statistics.median(wall["ours"]), statistics.median(wall["baseline"])
+    files = len(template.copied)
+    linked = sum(1 for rel in template.copied if rel.split(os.sep, 1)[0] == "skills")
+    return BenchResult(
+        f"T4 filling a home from the template: {files} files copied vs skills/ hard-linked ({linked} links)",
+        ours * ms, base * ms, "ms", 3.0,
+        note=f"median of {REPEAT_FILL}, interleaved, only the fill timed; CPU {statistics.median(cpu['ours']) * ms:.1f} "
+             f"vs {statistics.median(cpu['baseline']) * ms:.1f} ms; {len(template.dirs)} dirs; copies are clones where "
+             f"the filesystem has them (this one: {'no' if tpl._NO_CLONE else 'yes'})")
+
+
 def bench() -> list[BenchResult]:
     codex_bin = str(resolve_codex_bin())
-    results = [_t1(codex_bin)]
+    results = [_t1(codex_bin), _t4(codex_bin)]
     with tempfile.TemporaryDirectory(prefix="bench-templates-") as tmp:
         results.append(_t2(Path(tmp)))
     results.extend(_t3())
