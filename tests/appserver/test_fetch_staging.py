@@ -105,3 +105,19 @@ def test_a_finished_fetch_leaves_no_owner_file_in_the_release(tmp_path, monkeypa
     with pytest.raises(fetch_mod.FetchError, match="not available"):
         fetch_mod.fetch_codex_version("2.0.0", cache_dir=tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []  # a failed fetch removes its staging dir (owner and all)
+
+
+def test_a_marker_or_record_that_is_huge_or_not_a_file_is_no_cache_entry(tmp_path):
+    dest = tmp_path / "1.0.0"
+    (dest / "bin").mkdir(parents=True)
+    (dest / "bin" / "codex").write_text("#!/bin/sh\n")
+    (dest / "bin" / "codex").chmod(0o755)
+    (dest / fetch_mod.MARKER).write_text("bin/codex")
+    assert fetch_mod.cached_binary(dest) == dest / "bin" / "codex"
+    os.truncate(dest / fetch_mod.MARKER, 2 << 20)  # sparse: never read whole
+    assert fetch_mod.cached_binary(dest) is None
+    (dest / fetch_mod.MARKER).unlink()
+    os.mkfifo(dest / fetch_mod.MARKER)  # never opened for a blocking read
+    assert fetch_mod.cached_binary(dest) is None
+    os.mkfifo(dest / "fetch.json")
+    assert fetch_mod.fetch_record(dest) == {}
