@@ -65,3 +65,18 @@ def test_an_interrupted_workspace_write_command_leaves_no_slash_tmp_git(real_cod
     with _slash_tmp_git_watch():
         assert not _interrupted_sleep_leaves(real_codex), "the hermetic config let the binary leave /tmp/.git"
 
+
+
+def test_the_suites_sweep_removes_only_what_it_made_and_only_while_empty(tmp_path):
+    from conftest import MadeBySession, slash_tmp_made_by_codex
+
+    assert slash_tmp_made_by_codex() == [Path(f"/tmp/codex-daemon-{os.geteuid()}"), Path("/tmp/.git")]
+    before, made, busy, link = (tmp_path / n for n in ("before", "made", "busy", "link"))
+    before.mkdir()
+    guard = MadeBySession([before, made, busy, link])
+    made.mkdir()
+    busy.mkdir()
+    (busy / "socket").write_text("")  # a daemon's socket: in use
+    link.symlink_to(before)
+    assert guard.sweep() == [made]
+    assert before.is_dir() and not made.exists() and (busy / "socket").exists() and link.is_symlink()

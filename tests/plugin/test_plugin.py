@@ -101,16 +101,20 @@ def test_fs_and_app_server_together_are_refused(pytester):
     result.stdout.fnmatch_lines(["*cannot be used with pyfakefs' fs*"])
 
 
-def test_keep_failed_homes(pytester):
+def test_keep_failed_homes(pytester, monkeypatch):
     pytester.makepyfile(
         """
         def test_fails(codex_home):
             assert False
         """
     )
+    private_tmp = pytester.path / "private-tmp"  # the kept home goes here, not into the machine's /tmp
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--codex-keep-failed")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*kept CODEX_HOME of failed test*"])
+    assert [p.name.split("-")[:2] for p in private_tmp.iterdir()] == [["codex", "home"]]
 
 
 def test_bad_codex_bin_option(pytester, tmp_path):
