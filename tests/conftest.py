@@ -104,8 +104,9 @@ class MadeBySession:
 
     ``/tmp/codex-daemon-<uid>`` (0700, empty): every sandboxed tool call makes it
     (``codex-rs/uds``: a fixed rendezvous root that "must not depend on HOME, TMPDIR,
-    CODEX_HOME"); no config or environment moves it. ``/tmp/.git`` (empty): a
-    workspace-write command with ``/tmp`` writable; the hermetic config prevents it.
+    CODEX_HOME"); no config or environment moves it. ``/tmp/.git``, ``.codex``,
+    ``.agents``, ``.aws`` (empty): the read-only mount targets of a workspace-write
+    command with ``/tmp`` writable, left when it is interrupted; the hermetic config prevents them.
     At the end only those that did not exist at the start, and only while empty,
     are removed: one that was there before, or that a running daemon fills, stays.
     """
@@ -130,7 +131,7 @@ class MadeBySession:
 
 def slash_tmp_made_by_codex() -> list[Path]:
     """What :class:`MadeBySession` watches."""
-    return [Path("/tmp") / f"codex-daemon-{os.geteuid()}", Path("/tmp/.git")]
+    return [Path("/tmp") / f"codex-daemon-{os.geteuid()}", *(Path("/tmp") / n for n in (".git", ".codex", ".agents", ".aws"))]
 
 
 _MADE_KEY = pytest.StashKey[MadeBySession]()
@@ -149,7 +150,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     made = session.config.stash.get(_MADE_KEY, None)
     for path in made.sweep() if made is not None else []:
-        if path.name == ".git":  # the hermetic config prevents it: some test ran without it
+        if not path.name.startswith("codex-daemon-"):  # the hermetic config prevents these: some test ran without it
             session.config.get_terminal_writer().line(f"\nremoved {path}, which a codex child made during the run", yellow=True)
     left = leftover_app_servers()
     if left:
