@@ -99,11 +99,59 @@ def leftover_app_servers(root: int | None = None) -> list[tuple[int, str]]:
     return [(p, c) for p, c in _descendants(root or os.getpid()) if " app-server" in c and "codex" in c]
 
 
+class MadeBySession:
+    """Directories the codex binary makes in the real ``/tmp`` whatever TMPDIR says; the suite leaves none it made.
+
+    ``/tmp/codex-daemon-<uid>`` (0700, empty): every sandboxed tool call makes it
+    (``codex-rs/uds``: a fixed rendezvous root that "must not depend on HOME, TMPDIR,
+    CODEX_HOME"); no config or environment moves it. ``/tmp/.git``, ``.codex``,
+    ``.agents``, ``.aws`` (empty): the read-only mount targets of a workspace-write
+    command with ``/tmp`` writable, left when it is interrupted; the hermetic config prevents them.
+    At the end only those that did not exist at the start, and only while empty,
+    are removed: one that was there before, or that a running daemon fills, stays.
+    """
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.before = {p for p in paths if os.path.lexists(p)}
+
+    def sweep(self) -> list[Path]:
+        """Remove the empty ones made since; return them."""
+        removed = []
+        for path in self.paths:
+            if path in self.before or path.is_symlink() or not path.is_dir():
+                continue
+            try:
+                path.rmdir()  # only when empty
+            except OSError:
+                continue
+            removed.append(path)
+        return removed
+
+
+def slash_tmp_made_by_codex() -> list[Path]:
+    """What :class:`MadeBySession` watches."""
+    return [Path("/tmp") / f"codex-daemon-{os.geteuid()}", *(Path("/tmp") / n for n in (".git", ".codex", ".agents", ".aws"))]
+
+
+_MADE_KEY = pytest.StashKey[MadeBySession]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note what of :func:`slash_tmp_made_by_codex` exists before the run (the controller only, under xdist)."""
+    if sys.platform.startswith("linux") and not hasattr(session.config, "workerinput"):
+        session.config.stash[_MADE_KEY] = MadeBySession(slash_tmp_made_by_codex())
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """No ``codex app-server`` may survive the suite: fail the run if one does."""
+    """Remove what the binary made in ``/tmp`` during the run; no ``codex app-server`` may survive the suite."""
     if not sys.platform.startswith("linux"):
         return
+    made = session.config.stash.get(_MADE_KEY, None)
+    for path in made.sweep() if made is not None else []:
+        if not path.name.startswith("codex-daemon-"):  # the hermetic config prevents these: some test ran without it
+            session.config.get_terminal_writer().line(f"\nremoved {path}, which a codex child made during the run", yellow=True)
     left = leftover_app_servers()
     if left:
         lines = "\n".join(f"  pid {p}: {c[:160]}" for p, c in left)

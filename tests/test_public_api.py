@@ -31,6 +31,8 @@ DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "ServerRequestRecord",
 }
 
+DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
+
 
 def test_all_is_unique_and_importable():
     names = codex_fixtures.__all__

@@ -181,7 +181,11 @@ def test_hermetic_false_keeps_the_users_environment_and_env_overrides_win(tmp_pa
     user_home.mkdir()
     (user_home / ".bash_profile").write_text(PROFILE)
     monkeypatch.setenv("HOME", str(user_home))
+    user_tmp = tmp_path / "user-tmp"  # the user's TMPDIR: the sandbox's lock dir goes there, not into the machine's /tmp
+    user_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(user_tmp))
     output, environ, _ = _env_turn(None, False, user_home)
+    assert environ["TMPDIR"] == str(user_tmp)
     assert environ["HOME"] == str(user_home) and "PROFILE-RAN" in output  # the profile does run: the test can fail
     other = tmp_path / "other-home"
     other.mkdir()

@@ -37,6 +37,7 @@ from codex_fixtures import (
     ResponsesScript,
     ScriptedReply,
     codex_binary_info,
+    machine_config_note,
 )
 from codex_fixtures.mock.sse import ev_assistant_message, ev_completed, ev_response_created
 
@@ -262,6 +263,7 @@ class CodexSession:
             "model_requests": len(self.server.requests) if self.server else None,
             "current_thread": self.current,
             "threads_known": len(self.threads),
+            "machine_config": machine_config_note(),  # /etc/codex reaches this app-server too (None: nothing there)
         }
         shown = [k for k, v in data.items() if v is not None]  # no empty rows (no error, no current thread yet)
         res = Result(f"codex {self.mode}", data, fields=shown)

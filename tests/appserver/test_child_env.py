@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,9 +61,39 @@ def test_no_proxy_always_covers_loopback(tmp_path, monkeypatch):
     monkeypatch.setenv("no_proxy", "corp.example,localhost")
     for hermetic in (True, False):
         with ChildEnv(tmp_path, hermetic=hermetic) as child:
-            assert child.env["NO_PROXY"] == child.env["no_proxy"] == "corp.example,localhost,127.0.0.1"
-    assert loopback_no_proxy({}) == "127.0.0.1,localhost"
-    assert loopback_no_proxy({"NO_PROXY": "127.0.0.1,localhost"}) == "127.0.0.1,localhost"
+            assert child.env["NO_PROXY"] == child.env["no_proxy"] == "corp.example,localhost,127.0.0.1,::1,127.0.0.0/8"
+    assert loopback_no_proxy({}) == "127.0.0.1,localhost,::1,127.0.0.0/8"
+    assert loopback_no_proxy({"NO_PROXY": "127.0.0.1,localhost,::1,127.0.0.0/8"}) == "127.0.0.1,localhost,::1,127.0.0.0/8"
+
+
+def test_no_proxy_covers_every_address_the_mock_accepts(tmp_path):
+    import ipaddress
+
+    from codex_fixtures.appserver.child_env import LOOPBACK_NO_PROXY
+    from codex_fixtures.mock.loopback import _loopback
+
+    entries = [ipaddress.ip_network(e) for e in LOOPBACK_NO_PROXY if e != "localhost"]
+    for host in ("127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "localhost"):
+        address = ipaddress.ip_address(_loopback(host)[0])  # what MockResponsesServer binds for it
+        assert any(address in net for net in entries), host
+
+
+def test_a_hermetic_child_gets_only_the_allow_list_and_ours(tmp_path, monkeypatch):
+    from codex_fixtures.appserver.child_env import PASSED_ENV
+
+    keep = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_TIME": "C", "TZ": "UTC", "TERM": "xterm", "RUST_BACKTRACE": "1"}
+    drop = {"CODEX_SQLITE_HOME": "/users/sqlite", "CODEX_EXEC_SERVER_URL": "ws://127.0.0.1:1", "PYTHONPATH": "/p",
+            "HTTPS_PROXY": "http://proxy:8080", "SSL_CERT_FILE": "/c.pem", "LD_PRELOAD": "/x.so", "CODEX_CA_CERTIFICATE": "/c"}
+    for key, value in {**keep, **drop}.items():
+        monkeypatch.setenv(key, value)
+    with ChildEnv(tmp_path, overrides={"CODEX_SQLITE_HOME": "/mine"}) as child:
+        env = child.env
+        assert {k: env[k] for k in keep} == keep
+        assert not (set(drop) - {"CODEX_SQLITE_HOME"}) & set(env) and env["CODEX_SQLITE_HOME"] == "/mine"  # env= wins
+        ours = {"CODEX_HOME", "RUST_LOG", "HOME", "TMPDIR", "NO_PROXY", "no_proxy", "CODEX_REFRESH_TOKEN_URL_OVERRIDE", "CODEX_SQLITE_HOME"}
+        assert set(env) - ours <= {k for k in os.environ if k in PASSED_ENV or k.startswith("LC_")}
+    non_hermetic = ChildEnv(tmp_path, hermetic=False).env  # %codex connect: the user's environment
+    assert non_hermetic["CODEX_SQLITE_HOME"] == "/users/sqlite" and non_hermetic["PYTHONPATH"] == "/p"
 
 
 @pytest.mark.codex_binary

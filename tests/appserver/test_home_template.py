@@ -20,7 +20,7 @@ from codex_fixtures import (
     write_api_key_auth,
     write_config_toml,
 )
-from codex_fixtures.home.template import STORE, Template
+from codex_fixtures.home.template import STORE, Template, TemplateKey, template_key
 
 pytestmark = pytest.mark.codex_binary
 
@@ -34,8 +34,9 @@ def server():
         yield srv
 
 
-def _template_of(binary_path: Path) -> Template:
-    found = [t for t in STORE.templates() if t.key.binary == os.path.realpath(binary_path)]
+def _template_of(binary_path: Path, key: TemplateKey | None = None) -> Template:
+    """The latest template for ``binary_path``; the one for ``key`` when given (earlier tests may have made others)."""
+    found = [t for t in STORE.templates() if t.key.binary == os.path.realpath(binary_path) and key in (None, t.key)]
     assert found, f"no template made for {binary_path}: refusals {STORE.refusals()}"
     return found[-1]
 
@@ -48,11 +49,12 @@ def _start(home, binary, **kw) -> AppServerProcess:
 
 def test_a_codex_home_is_filled_from_the_template_and_gets_its_own_installation_id(server, codex_binary):
     with CodexHome(server) as a, CodexHome(server) as b:
+        key = template_key(a.path, codex_binary.path)
         with _start(a.path, codex_binary) as first, _start(b.path, codex_binary) as second:
             assert first.from_template and second.from_template
             thread = second.start_thread()
             assert second.run_turn(thread["id"], "hi")["status"] == "completed"
-        template = _template_of(codex_binary.path)
+        template = _template_of(codex_binary.path, key)
         assert template.copies >= 2 and not (template.path / "config.toml").exists()
         if (template.path / "installation_id").exists():  # 0.163+ (0.101.0 writes none)
             ids = {(h / "installation_id").read_text() for h in (a.path, b.path, template.path)}

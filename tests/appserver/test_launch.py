@@ -41,10 +41,12 @@ def _environ_of(pid: int) -> dict[str, str]:
 def test_launch_env_is_hermetic_and_overridable(codex_home, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-leak")
     monkeypatch.setenv("KEEP_ME", "1")
+    monkeypatch.setenv("CODEX_SQLITE_HOME", "/users/sqlite")  # not on the allow-list of child_env.py
     with CodexLaunch(codex_home, env={"KEEP_ME": None, "EXTRA": "x"}, config_overrides=["analytics.enabled=false"]) as launch:
         env = launch.env
         assert env["CODEX_HOME"] == str(codex_home)
         assert "OPENAI_API_KEY" not in env and "KEEP_ME" not in env and env["EXTRA"] == "x"
+        assert "CODEX_SQLITE_HOME" not in env and env["PATH"] == os.environ["PATH"]
         assert Path(env["HOME"]).is_dir() and Path(env["TMPDIR"]).is_dir() and launch.cwd.is_dir()
         assert not any(launch.cwd.iterdir())
         assert "127.0.0.1" in env["NO_PROXY"]
@@ -54,7 +56,7 @@ def test_launch_env_is_hermetic_and_overridable(codex_home, monkeypatch):
         # the SDK merges env over os.environ: what must go is dropped by `env -u` in front of the argv
         override = config.launch_args_override
         assert override[0].endswith("env") and override[-len(launch.args):] == launch.args
-        assert {"OPENAI_API_KEY", "KEEP_ME"} <= {override[i + 1] for i, a in enumerate(override) if a == "-u"}
+        assert {"OPENAI_API_KEY", "KEEP_ME", "CODEX_SQLITE_HOME"} <= {override[i + 1] for i, a in enumerate(override) if a == "-u"}
     assert not Path(env["HOME"]).exists()  # close() removed the temp dirs
 
 

@@ -45,6 +45,13 @@ def test_overrides_features_and_extra_tables_round_trip(tmp_path):
     assert config_dict("http://127.0.0.1:9", hermetic=False).get("features") is None
 
 
+def test_the_hermetic_config_keeps_the_real_tmp_out_of_the_sandboxs_writable_roots():
+    assert config_dict("http://127.0.0.1:9")["sandbox_workspace_write"] == {"exclude_slash_tmp": True}
+    assert "sandbox_workspace_write" not in config_dict("http://127.0.0.1:9", hermetic=False)
+    roots = config_dict("http://127.0.0.1:9", extra={"sandbox_workspace_write": {"writable_roots": ["/w"]}})
+    assert roots["sandbox_workspace_write"] == {"exclude_slash_tmp": True, "writable_roots": ["/w"]}  # merged, not replaced
+
+
 def test_accepts_a_server_object_with_uri():
     class Server:
         uri = "http://127.0.0.1:5555"

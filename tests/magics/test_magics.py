@@ -289,3 +289,15 @@ def test_stop_and_replace_end_everything(ip):
         assert not thread.is_alive()
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_status_names_a_machine_wide_codex_set_up(ip, sandbox, tmp_path, monkeypatch):
+    from codex_fixtures.appserver.machine_config import SYSTEM_CONFIG_DIR_ENV
+
+    monkeypatch.setenv(SYSTEM_CONFIG_DIR_ENV, str(tmp_path / "absent"))
+    assert "machine_config" not in ok(ip, "%codex status").fields
+    (tmp_path / "etc-codex").mkdir()
+    (tmp_path / "etc-codex" / "hooks.json").write_text("{}")
+    monkeypatch.setenv(SYSTEM_CONFIG_DIR_ENV, str(tmp_path / "etc-codex"))
+    status = ok(ip, "%codex status")
+    assert "machine_config" in status.fields and "(hooks.json)" in status.data["machine_config"]
