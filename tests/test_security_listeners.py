@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from codex_fixtures import AppServerExitedError, AppServerProcess, MockResponsesServer
+from codex_fixtures import AppServerExitedError, AppServerProcess, MockResponsesCheckError, MockResponsesServer
 from conftest import cached_codex, leftover_app_servers
 
 OTHER_UID = 65534  # nobody
@@ -83,6 +83,13 @@ def supports_websocket_auth(codex_bin: Path | None) -> bool:
     except ImportError:
         return True
     return supports(codex_bin)
+
+
+def _read_to_eof(sock: socket.socket) -> bytes:
+    out = b""
+    while chunk := sock.recv(65536):  # the mock closes every connection after its answer; the socket has a timeout
+        out += chunk
+    return out
 
 
 def _token_file(app: AppServerProcess) -> Path:
@@ -180,4 +187,91 @@ def test_unknown_websocket_auth_is_refused(fake_home):
         AppServerProcess(fake_home, transport="websocket", websocket_auth="basic")
 
 
-_ = MockResponsesServer  # the mock's tests follow
+# ---------------------------------------------------------------- the mock Responses API (item 5)
+
+
+@real
+@pytest.mark.codex(reply="the test's own reply")
+def test_another_user_cannot_take_the_mocks_scripted_reply(codex_responses, codex_app_server, codex_home):
+    port = str(codex_responses.port)
+    assert as_other_user(MOCK_PROBE, port) == ["404", "404"]  # before: 200 (the reply, stolen) and 200
+    assert as_other_user(READ_PROBE, str(codex_home / "config.toml")) == ["PermissionError"]  # the prefix stays ours
+    assert codex_responses.path_prefix in (codex_home / "config.toml").read_text()
+    thread = codex_app_server.start_thread()
+    turn = codex_app_server.run_turn(thread["id"], "hello")
+    assert turn["status"] == "completed"  # the scripted reply was still there for codex
+    assert codex_responses.requests[0].path == "/v1/responses"  # paths below the prefix, as users know them
+    problems = codex_responses.problems
+    assert len(problems) == 2 and all("outside the mock's secret path prefix" in p for p in problems)
+    codex_responses.reset()  # the strict teardown check would fail on the recorded problems (as it should)
+
+
+def test_requests_outside_the_prefix_are_refused_and_recorded():
+    import httpx
+
+    with MockResponsesServer() as server:
+        server.enqueue("only for us")
+        prefix = server.path_prefix
+        for path in ("/v1/responses", "/v1/models", prefix[:-1] + "/v1/responses", prefix + "x/v1/responses"):
+            url = server.origin + path
+            assert httpx.post(url, json={"input": "steal"}).status_code == 404
+        assert server.requests == [] and len(server.script.pending) == 1  # no scripted reply taken
+        assert len(server.problems) == 4 and server.path_prefix not in " ".join(server.problems[:2])
+        with pytest.raises(MockResponsesCheckError, match="outside the mock's secret path prefix"):
+            server.check()
+        reply = httpx.post(server.url_v1 + "/responses", json={"input": "ours"})
+        assert reply.status_code == 200 and "only for us" in reply.text
+        assert httpx.get(server.uri + "/v1/models").json() == {"models": []}
+
+
+def test_a_flood_outside_the_prefix_is_recorded_in_bounded_space():
+    import httpx
+
+    with MockResponsesServer() as server, httpx.Client() as http:
+        for _ in range(30):
+            assert http.get(server.origin + "/").status_code == 404
+        assert len(server.problems) == 21 and "more than 20 requests" in server.problems[-1]
+
+
+def test_a_body_over_max_body_bytes_is_refused_unread():
+    with MockResponsesServer(max_body_bytes=1024) as server:
+        head = f"POST {server.path_prefix}/v1/responses HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(head.encode())  # announces 1 TB, sends nothing: before, the handler waited to read it all
+            answer = _read_to_eof(sock).decode()
+        assert answer.startswith("HTTP/1.1 413 ")
+        line = "mock server: POST /v1/responses: request body over max_body_bytes=1024 (Content-Length: 1000000000000) (answered 413)"
+        assert line in answer and server.problems == [line] and server.requests == []
+
+
+def test_a_chunked_body_over_the_bound_and_a_lying_length_are_refused():
+    import httpx
+
+    with MockResponsesServer(max_body_bytes=1024) as server:
+        chunks = iter([b"x" * 800, b"y" * 800])
+        reply = httpx.post(server.url_v1 + "/responses", content=chunks)  # an iterator: chunked
+        assert reply.status_code == 413 and "chunked" in reply.json()["error"]["message"]
+        head = f"POST {server.path_prefix}/v1/responses HTTP/1.1\r\nHost: x\r\nContent-Length: 1_0\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(head.encode())
+            assert _read_to_eof(sock).startswith(b"HTTP/1.1 400 ")
+        assert any("malformed Content-Length '1_0'" in p for p in server.problems)
+
+
+def test_max_captured_bodies_keeps_the_last_n():
+    import httpx
+
+    with MockResponsesServer(max_captured_bodies=2) as server:
+        server.script.set_repeat("ok")
+        for i in range(5):
+            httpx.post(server.url_v1 + "/responses", json={"input": f"prompt {i}"})
+        requests = server.requests
+        assert [r.index for r in requests] == [1, 2, 3, 4, 5]
+        assert [r.body_dropped for r in requests] == [True, True, True, False, False]
+        assert requests[0].body == b"" and requests[-1].user_prompts() == ["prompt 4"]
+        with pytest.raises(ValueError, match="body was dropped to bound the capture"):
+            requests[0].body_json
+    with pytest.raises(ValueError, match="max_captured_bodies must be None or a whole number >= 1, got 0"):
+        MockResponsesServer(max_captured_bodies=0)
+    with pytest.raises(ValueError, match="max_body_bytes must be a whole number of bytes >= 0"):
+        MockResponsesServer(max_body_bytes=-1)
