@@ -275,3 +275,14 @@ def test_max_captured_bodies_keeps_the_last_n():
         MockResponsesServer(max_captured_bodies=0)
     with pytest.raises(ValueError, match="max_body_bytes must be a whole number of bytes >= 0"):
         MockResponsesServer(max_body_bytes=-1)
+
+
+def test_homes_for_different_mocks_share_one_template_key():
+    """The secret prefix differs per mock like the port: template homes are keyed without either."""
+    from codex_fixtures import config_contents
+    from codex_fixtures.home.template import normalized_config
+
+    with MockResponsesServer() as one, MockResponsesServer() as two:
+        assert one.path_prefix != two.path_prefix
+        assert normalized_config(config_contents(one)) == normalized_config(config_contents(two))
+        assert one.path_prefix not in normalized_config(config_contents(one))
