@@ -286,3 +286,18 @@ def test_homes_for_different_mocks_share_one_template_key():
         assert one.path_prefix != two.path_prefix
         assert normalized_config(config_contents(one)) == normalized_config(config_contents(two))
         assert one.path_prefix not in normalized_config(config_contents(one))
+
+
+@real
+@pytest.mark.codex(auth="chatgpt")
+def test_chatgpt_backend_and_token_refresh_reach_the_mock_under_its_prefix(codex_app_servers, codex_home, codex_responses):
+    from codex_fixtures import write_chatgpt_auth
+
+    write_chatgpt_auth(codex_home, last_refresh=0.0)  # stale: account/read with refreshToken refreshes
+    refresh = codex_responses.route("POST", "/oauth/token", json={"access_token": "fake-access-token"}, required=True)
+    app = codex_app_servers()
+    account = app.request("account/read", {"refreshToken": True})["account"]
+    assert account["type"] == "chatgpt"
+    refresh.wait_for_calls(1, timeout=WAIT)  # CODEX_REFRESH_TOKEN_URL_OVERRIDE = uri + "/oauth/token"
+    assert f"{codex_responses.uri}/backend-api/" in (codex_home / "config.toml").read_text()
+    assert not any("outside the mock's secret path prefix" in p for p in codex_responses.problems)
