@@ -137,7 +137,7 @@ def test_a_websocket_client_needs_the_token(codex_home, real_codex):
 
 
 @real
-def test_websocket_pid_is_the_codex_process(codex_home, real_codex, codex_binary):
+def test_websocket_pid_is_the_codex_process(codex_home, real_codex):
     auth = "token" if supports_websocket_auth(real_codex) else "none"
     with AppServerProcess(codex_home, codex_bin=real_codex, transport="websocket", websocket_auth=auth) as app:
         app.initialize()
