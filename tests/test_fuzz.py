@@ -42,8 +42,10 @@ FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthChe
 
 
 # ====================================================================== HTTP
-def _raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+def _raw_exchange(server: MockResponsesServer, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send ``data`` to the mock (its first `` /`` gets the secret path prefix) and read the whole answer."""
+    data = data.replace(b" /", b" " + server.path_prefix.encode() + b"/", 1)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
         try:
             sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
@@ -123,15 +125,16 @@ _malformed_requests = st.one_of(
 @example(request=b"GET /v1/responses\r\n")  # HTTP/0.9 form
 @example(request=b"\x00\xff\r\n\r\n")
 @example(request=_post(b"{", length="abc"))
+@example(request=_post(b"{}", length="9" * 5000))  # int() of > 4300 digits raises: a 400, not a handler error
 def test_malformed_http_always_gets_an_error_status_is_recorded_and_the_server_survives(mock_server, request):
     before = len(mock_server.problems)
-    reply = _raw_exchange(mock_server.port, request)
+    reply = _raw_exchange(mock_server, request)
     status_line = reply.split(b"\r\n", 1)[0]
     assert status_line.startswith(b"HTTP/1."), f"no status line for {request[:80]!r}: {reply[:120]!r}"
     status = int(status_line.split()[1])
     assert 400 <= status <= 599, f"{request[:80]!r} got {status_line!r}"
     assert len(mock_server.problems) > before, f"{request[:80]!r} was not recorded as a problem"
-    alive = _raw_exchange(mock_server.port, _post(b'{"model": "m", "input": "hi"}'))
+    alive = _raw_exchange(mock_server, _post(b'{"model": "m", "input": "hi"}'))
     assert alive.startswith(b"HTTP/1.1 200") and b"still alive" in alive, alive[:120]
 
 
@@ -146,7 +149,7 @@ def test_server_still_serves_after_the_fuzzing(mock_server):
 def test_garbled_request_line_gets_a_real_status_line():
     # the fix the fuzzer found: http.server's default HTTP/0.9 version dropped the status line
     with MockResponsesServer() as server:
-        reply = _raw_exchange(server.port, b"garbage\r\n\r\n")
+        reply = _raw_exchange(server, b"garbage\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 400 "), reply[:80]
         assert any("Bad request syntax" in p for p in server.problems)
 

@@ -170,12 +170,12 @@ def test_10_concurrent_archives_give_exactly_one_success(codex_app_server, codex
 
 
 # ------------------------------------------------------- mock server burst
-def _get_models(port: int) -> float:
+def _get_models(port: int, prefix: str) -> float:
     import socket
 
     t0 = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET " + prefix.encode() + b"/v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -197,7 +197,7 @@ def test_mock_server_accepts_a_burst_of_simultaneous_connections_without_syn_ret
 
             def one(barrier: threading.Barrier = barrier) -> float:
                 barrier.wait(timeout=10)
-                return _get_models(server.port)
+                return _get_models(server.port, server.path_prefix)
 
             with ThreadPoolExecutor(24) as pool:
                 latencies = list(pool.map(lambda _: one(), range(24)))

@@ -20,15 +20,20 @@ from codex_fixtures import (
     WebSocketConnection,
 )
 from codex_fixtures._plugin_support import failure_sections
+from codex_fixtures.appserver.websocket import supports_websocket_auth
 from conftest import leftover_app_servers
 
 real = pytest.mark.codex_binary
 
 
 @pytest.fixture
-def ws_app(codex_app_servers):
-    """An initialized websocket app-server on the test's hermetic home (the binary in use), from the factory."""
-    return codex_app_servers(transport="websocket")
+def ws_app(codex_app_servers, codex_binary):
+    """An initialized websocket app-server on the test's hermetic home (the binary in use), from the factory.
+
+    A binary without ``--ws-auth`` (0.101.0) runs without a token, knowingly.
+    """
+    auth = "token" if supports_websocket_auth(codex_binary.path) else "none"
+    return codex_app_servers(transport="websocket", websocket_auth=auth)
 
 
 @real
@@ -58,7 +63,9 @@ def test_two_connections_both_see_a_thread_created_by_one(ws_app, codex_binary):
 @pytest.mark.codex(reply="over a websocket")
 def test_a_turn_runs_over_the_websocket(ws_app, codex_responses):
     assert ws_app.websocket_url.startswith("ws://127.0.0.1:")
-    assert ws_app.argv[-2:] == ["--listen", "ws://127.0.0.1:0"]
+    if ws_app.websocket_token is not None:  # the binary takes --ws-auth
+        assert ws_app.argv[-6:-2] == ["--listen", "ws://127.0.0.1:0", "--ws-auth", "capability-token"]
+        assert ws_app.argv[-2] == "--ws-token-file" and ws_app.websocket_token not in " ".join(ws_app.argv)
     thread = ws_app.start_thread()
     turn = ws_app.run_turn(thread["id"], "hi over ws")
     assert turn["status"] == "completed"
@@ -78,7 +85,8 @@ def test_each_connection_needs_its_own_initialize(ws_app):
 
 @real
 def test_close_closes_every_connection_and_the_process(codex_home, codex_binary):
-    with AppServerProcess(codex_home, codex_bin=codex_binary.path, transport="websocket") as app:
+    auth = "token" if supports_websocket_auth(codex_binary.path) else "none"
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path, transport="websocket", websocket_auth=auth) as app:
         app.initialize()
         conns = [app.new_connection() for _ in range(2)]
         for conn in conns:

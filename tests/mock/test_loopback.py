@@ -71,7 +71,9 @@ def test_addresses_and_idempotent_lifecycle() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         srv.uri
     assert srv.start() is srv.start()
-    assert srv.uri == f"http://127.0.0.1:{srv.port}" and srv.url_v1 == srv.uri + "/v1"
+    assert srv.origin == f"http://127.0.0.1:{srv.port}" and srv.url_v1 == srv.uri + "/v1"
+    assert srv.uri == srv.origin + srv.path_prefix and len(srv.path_prefix) == 33  # "/" + 32 random characters
+    assert srv.path_prefix not in repr(srv)
     srv.close()
     srv.close()
     with pytest.raises(RuntimeError, match="closed"):
