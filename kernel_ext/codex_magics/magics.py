@@ -93,6 +93,14 @@ class CodexMagics(Magics):
         except ValueError as exc:
             raise TraitError(str(exc)) from None
 
+    @validate("stream_interval", "stream_delay")
+    def _finite_seconds(self, proposal: Any) -> float:
+        """A pause is finite and >= 0 (``nan`` would hang every sandbox turn or never update the display)."""
+        try:
+            return check_timeout(proposal["value"], f"CodexMagics.{proposal['trait'].name}", zero_ok=True)
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
     # ------------------------------------------------------------------ entry
     @no_var_expand
     @line_cell_magic
@@ -302,7 +310,7 @@ class CodexMagics(Magics):
             if a.no_wait:
                 res = running.start_no_wait(session, a.thread, prompt)
             else:
-                poll = min(0.1, self.stream_interval)
+                poll = max(0.01, min(0.1, self.stream_interval))
                 res = session.run_turn(a.thread, prompt, self._live_update(), poll=poll, timeout=self.turn_timeout)
         except CodexUsageError as exc:
             raise CodexUsageError(running.turn_hint(session, a.thread, exc)) from None
