@@ -77,7 +77,7 @@ class CodexMagics(Magics):
     stream_interval = Float(0.1, help="minimum seconds between two live display updates").tag(config=True)
     stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(config=True)
     approval = CaselessStrEnum(["decline", "accept"], "decline", help="answer to approval requests during a turn").tag(config=True)
-    render = CaselessStrEnum(["markdown", "text"], "markdown", help="a reply as Markdown (raw HTML escaped) or as plain text").tag(
+    render = CaselessStrEnum(["markdown", "text"], "markdown", help="a reply rendered from Markdown as sanitized HTML, or as plain text").tag(
         config=True
     )
 
