@@ -275,6 +275,8 @@ def _payload_notebook(path: Path) -> Path:
         f"get_ipython().magics_manager.registry['CodexMagics'].default_reply = {PAYLOAD_REPLY!r}\nsb = %codex sandbox\nt = %codex start",
         "%%codex -o turn\nSay it.",
         f"assert turn.status == 'completed' and turn.text == {PAYLOAD_REPLY!r}, turn",
+        '%codex name t "costs $5 or $10"',  # a thread name in a record and a table: no math either
+        "%codex threads",
         _CONTROLS,
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
@@ -307,6 +309,11 @@ def _check_payloads(page, shots: Path) -> None:
     assert all(not re.match(r"(?i)\s*(javascript|data|vbscript):", h or "") for h in found["hrefs"]), found["hrefs"]
     assert "Exact: use a List<String> & &amp; and $5 or $10 as typed." in found["text"], found["text"]  # not typeset as math
     assert "<img src=x onerror=\"window.__pwned='heading'\">" in found["text"]  # raw HTML shown as text
+    typeset = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea mjx-container, .jp-OutputArea .MathJax')]"
+                            ".filter(e => !e.closest('#control-math')).length")
+    assert typeset == 0, "MathJax typeset the text of a %codex output"
+    shown = page.locator(".jp-CodeCell", has_text="%codex threads").first.locator(".jp-OutputArea-output").first.inner_text()
+    assert "costs $5 or $10" in shown, shown
 
 
 def test_a_reply_runs_no_javascript_in_jupyterlab(tmp_path):

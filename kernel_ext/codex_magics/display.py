@@ -2,7 +2,8 @@
 
 Each result keeps its data (attributes, ``[key]``, ``.data``) and renders as
 an HTML table in a notebook (``_repr_html_``; a turn's reply rendered from
-Markdown and sanitized, :mod:`.safe_html`), and as aligned plain text in a terminal (``__str__`` /
+Markdown and sanitized, :mod:`.safe_html`; every value escaped, nothing
+typeset as math), and as aligned plain text in a terminal (``__str__`` /
 ``__repr__``). No IPython import here: the objects only implement the
 display protocol.
 """
@@ -84,7 +85,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
-        return f"<p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}"
+        return f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}</div>"
 
 
 class RpcResult(Result):
@@ -98,7 +99,7 @@ class RpcResult(Result):
         return f"{self.title}\n{json.dumps(self.result, indent=2)}"
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(self.title)}</b></p><pre>{html.escape(json.dumps(self.result, indent=2))}</pre>"
+        return f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p><pre>{html.escape(json.dumps(self.result, indent=2))}</pre></div>"
 
 
 class ReportView:
@@ -136,7 +137,7 @@ class ReportView:
             return html_of() if callable(html_of) else None
         grid = html_table(["scenario", *r.labels], rows, states=r.labels)
         items = "".join(f"<li>{html.escape(d)}</li>" for d in diffs)
-        return grid + html_table(["binary", "path"], paths) + (f"<ul>{items}</ul>" if items else "")
+        return f"<div class='{MATH_IGNORE}'>{grid}{html_table(['binary', 'path'], paths)}{f'<ul>{items}</ul>' if items else ''}</div>"
 
 
 class Table:
@@ -181,7 +182,7 @@ class Table:
     def _repr_html_(self) -> str:
         body = html_table(self.columns, self.rows) if self.rows else "<p><i>(none)</i></p>"
         notes = "".join(f"<p style='margin:.2em 0'>{html.escape(x)}</p>" for x in (self.legend, self.note) if x)
-        return f"<p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}"
+        return f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}</div>"
 
 
 @dataclass(eq=False)

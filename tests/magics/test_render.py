@@ -116,6 +116,9 @@ def test_table_is_dataframe_style():
     assert html.count("<thead>") == 1 and "<th " in html and "class='dataframe" in html
     assert html.count(EMPTY) == 2 and "<code" not in html and "* = the current thread" in html and "in progress" in html
     assert str(t).splitlines()[1].split() == ["current", "id", "name", "status"] and "* = the current thread" in str(t)
+    named = Table("threads", ["name"], [{"name": "costs $5 or $10 <b>"}])._repr_html_()
+    assert named.startswith(f"<div class='{MATH_IGNORE}'>") and "costs $5 or $10 &lt;b&gt;" in named  # no math, no tag
+    assert Result("t", {"name": "$x$"})._repr_html_().startswith(f"<div class='{MATH_IGNORE}'>")
 
 
 def test_repro_view_uses_the_state_colours():
