@@ -270,19 +270,21 @@ class CodexMagics(Magics):
         if not _updates_in_place(self.shell):
             return TextStream()
         handle: Any = None  # created on the first update: a turn/start that fails shows only the error
-        last: list[Any] = [0.0, None]
+        last: list[Any] = [0.0, None, 0.0]  # when, what was shown, and what rendering it cost
 
         def update(res: TurnResult, final: bool) -> None:
             nonlocal handle
             res.render = self.render
             now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
-            if final or (state != last[1] and now - last[0] >= self.stream_interval):
-                last[:] = [now, state]
+            # a long reply costs more to render: updates space out so that rendering takes at most ~1/5 of the time
+            if final or (state != last[1] and now - last[0] >= max(self.stream_interval, 4 * last[2])):
+                bundle = res.bundle()
+                last[:] = [now, state, time.monotonic() - now]
                 res.updates += 1
                 if handle is None:
-                    handle = display(res.bundle(), raw=True, display_id=True)
+                    handle = display(bundle, raw=True, display_id=True)
                 else:
-                    handle.update(res.bundle(), raw=True)
+                    handle.update(bundle, raw=True)
             if final and handle is not None:
                 clear_output(wait=True)  # the value's Out[n] replaces the live display when it is shown
 

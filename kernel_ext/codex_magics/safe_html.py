@@ -88,8 +88,13 @@ def parser() -> Any:
     return md
 
 
+@functools.lru_cache(maxsize=8)
 def markdown_html(text: str) -> str:
-    """``text`` rendered as CommonMark and sanitized, in a block MathJax skips (see the module docstring)."""
+    """``text`` rendered as CommonMark and sanitized, in a block MathJax skips (see the module docstring).
+
+    The last few results are kept: a turn's final text is rendered once for
+    the live display and its ``Out[n]``.
+    """
     try:
         body = sanitize(parser().render(text))
     except ImportError:  # the kernel extra is not installed: exact text, still nothing live

@@ -80,11 +80,13 @@ def test_without_the_markdown_libraries_a_reply_is_escaped_text(monkeypatch):
     import sys
 
     safe_html.parser.cache_clear()
+    safe_html.markdown_html.cache_clear()
     monkeypatch.setitem(sys.modules, "markdown_it", None)  # import fails, as without the kernel extra
     try:
         assert markdown_html("<b>x</b> & $5") == f"<div class='{MATH_IGNORE}'><pre style='white-space:pre-wrap'>&lt;b&gt;x&lt;/b&gt; &amp; $5</pre></div>"
     finally:
         safe_html.parser.cache_clear()
+        safe_html.markdown_html.cache_clear()
 
 
 def test_human_words_and_one_colour_per_state():
