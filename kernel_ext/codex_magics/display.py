@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .render import html_record, html_table, human, text_cell
-from .safe_html import MATH_IGNORE, markdown_html, text_html
+from .safe_html import MATH_IGNORE, markdown_html, sanitize_view, text_html
 
 __all__ = ["ReportView", "Result", "RpcResult", "Table", "TextStream", "TurnResult", "short_id"]
 
@@ -85,7 +85,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
-        return f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}</div>"
+        return sanitize_view(f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}</div>")
 
 
 class RpcResult(Result):
@@ -99,7 +99,8 @@ class RpcResult(Result):
         return f"{self.title}\n{json.dumps(self.result, indent=2)}"
 
     def _repr_html_(self) -> str:
-        return f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p><pre>{html.escape(json.dumps(self.result, indent=2))}</pre></div>"
+        shown = html.escape(json.dumps(self.result, indent=2))
+        return sanitize_view(f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p><pre>{shown}</pre></div>")
 
 
 class ReportView:
@@ -137,7 +138,7 @@ class ReportView:
             return html_of() if callable(html_of) else None
         grid = html_table(["scenario", *r.labels], rows, states=r.labels)
         items = "".join(f"<li>{html.escape(d)}</li>" for d in diffs)
-        return f"<div class='{MATH_IGNORE}'>{grid}{html_table(['binary', 'path'], paths)}{f'<ul>{items}</ul>' if items else ''}</div>"
+        return sanitize_view(f"<div class='{MATH_IGNORE}'>{grid}{html_table(['binary', 'path'], paths)}{f'<ul>{items}</ul>' if items else ''}</div>")
 
 
 class Table:
@@ -182,7 +183,7 @@ class Table:
     def _repr_html_(self) -> str:
         body = html_table(self.columns, self.rows) if self.rows else "<p><i>(none)</i></p>"
         notes = "".join(f"<p style='margin:.2em 0'>{html.escape(x)}</p>" for x in (self.legend, self.note) if x)
-        return f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}</div>"
+        return sanitize_view(f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}</div>")
 
 
 @dataclass(eq=False)
@@ -274,7 +275,7 @@ class TurnResult:
         if self.error:
             out.append(f"<p><b>error:</b> {text_html(self.error)}</p>")
         out.append(f"<p><sub>{html.escape(self._footer())}</sub></p>")
-        return f"<div class='{MATH_IGNORE} codex-turn'>{''.join(out)}</div>"
+        return sanitize_view(f"<div class='{MATH_IGNORE} codex-turn'>{''.join(out)}</div>")
 
     def bundle(self) -> dict[str, str]:
         """The MIME bundle shown live and as the final value (the same ``text/plain`` for both)."""

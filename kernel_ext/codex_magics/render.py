@@ -104,10 +104,10 @@ def state_html(word: Any) -> str:
     if kind is None:
         return shown
     fg, bg = KIND_COLOUR[kind]
-    return f"<span style='color:{fg};background:{bg};padding:0 .4em;border-radius:.6em;white-space:nowrap'>{shown}</span>"
+    return f"<span style='color:{fg};background-color:{bg};padding:0 .4em;border-radius:.6em;white-space:nowrap'>{shown}</span>"
 
 
-_WRAP = "style='white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;background:none'"
+_WRAP = "style='white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;background-color:transparent'"
 
 
 def html_cell(key: str, value: Any) -> str:
@@ -147,7 +147,7 @@ def html_table(
     head = "".join(f"<th style='{_TH}'>{html.escape(c)}</th>" for c in columns)
     body = []
     for n, r in enumerate(rows):
-        stripe = " style='background:rgba(128,128,128,.08)'" if n % 2 else ""
+        stripe = " style='background-color:rgba(128,128,128,.08)'" if n % 2 else ""
         cells = "".join(
             f"<td style='{_TD}'>{state_html(r.get(k)) if k in states else html_cell(k, r.get(k))}</td>" for k in keys
         )

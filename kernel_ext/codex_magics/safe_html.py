@@ -15,7 +15,9 @@ an allow-list of tags, attributes and URL schemes. Text stays exact:
 * an image is not fetched (nothing leaves the machine): it becomes a link
   whose text is its alt text.
 
-:func:`text_html` writes plain text (error lines, footers) escaped, whitespace kept.
+:func:`text_html` writes plain text (error lines, footers) escaped, whitespace kept;
+:func:`sanitize_view` passes a whole view (tables, records, a turn), whose
+values are escaped already, through ``nh3`` once more with the views' allow-list.
 No IPython here; ``markdown-it-py`` and ``nh3`` are imported when first used
 (``pip install codex-threadkit[kernel]`` installs them); without them a reply is
 shown as escaped plain text.
@@ -27,7 +29,10 @@ import functools
 import html
 from typing import Any
 
-__all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "MATH_IGNORE", "URL_SCHEMES", "markdown_html", "sanitize", "text_html"]
+__all__ = [
+    "ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "MATH_IGNORE", "URL_SCHEMES", "VIEW_CLASSES", "VIEW_STYLES", "VIEW_TAGS",
+    "markdown_html", "sanitize", "sanitize_view", "text_html",
+]
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "pre", "code",
@@ -60,6 +65,40 @@ def sanitize(fragment: str) -> str:
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         filter_style_properties={"text-align"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+VIEW_TAGS = ALLOWED_TAGS | {"div", "span", "b", "i", "sub"}
+"""The tags of a ``%codex`` view (tables, records, a turn): a reply's, plus the views' own."""
+
+VIEW_STYLES = frozenset({
+    "color", "background-color", "padding", "margin", "border-radius", "border-bottom", "border-collapse", "white-space",
+    "overflow-wrap", "word-break", "font-family", "font-size", "font-weight", "text-align", "vertical-align",
+})
+"""The CSS properties a view's ``style`` attributes keep: none that takes a ``url()`` (nothing is fetched)."""
+
+VIEW_CLASSES: dict[str, set[str]] = {"div": {"tex2jax_ignore", "mathjax_ignore", "codex-turn"}, "table": {"dataframe", "codex"}}
+"""The classes a view's elements keep."""
+
+
+def sanitize_view(fragment: str) -> str:
+    """A whole ``%codex`` view through ``nh3`` too (every value in it is escaped already: this is the second wall).
+
+    Without ``nh3`` (no kernel extra) the escaped view is returned as it is.
+    """
+    try:
+        import nh3
+    except ImportError:
+        return fragment
+    return nh3.clean(
+        fragment,
+        tags=set(VIEW_TAGS),
+        attributes={"*": {"style", "title"}, **{k: set(v) for k, v in ALLOWED_ATTRIBUTES.items() if k not in ("th", "td")}},
+        allowed_classes={k: set(v) for k, v in VIEW_CLASSES.items()},
+        url_schemes=set(URL_SCHEMES),
+        filter_style_properties=set(VIEW_STYLES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )

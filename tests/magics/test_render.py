@@ -7,7 +7,7 @@ import re
 
 import pytest
 from codex_magics import safe_html
-from codex_magics.display import ReportView, Result, Table
+from codex_magics.display import ReportView, Result, Table, TurnResult
 from codex_magics.render import EMPTY, KIND_COLOUR, STATE_KIND, html_cell, human, state_html, text_cell
 from codex_magics.safe_html import ALLOWED_TAGS, MATH_IGNORE, markdown_html
 
@@ -115,12 +115,25 @@ def test_table_is_dataframe_style():
               [{"current": "*", "id": "a" * 36, "name": None, "status": "idle"}, {"current": "", "id": "b" * 36, "status": "inProgress"}],
               legend="* = the current thread")
     html = t._repr_html_()
-    assert html.count("<thead>") == 1 and "<th " in html and "class='dataframe" in html
+    assert html.count("<thead>") == 1 and "<th " in html and "class=\"dataframe" in html
     assert html.count(EMPTY) == 2 and "<code" not in html and "* = the current thread" in html and "in progress" in html
     assert str(t).splitlines()[1].split() == ["current", "id", "name", "status"] and "* = the current thread" in str(t)
     named = Table("threads", ["name"], [{"name": "costs $5 or $10 <b>"}])._repr_html_()
-    assert named.startswith(f"<div class='{MATH_IGNORE}'>") and "costs $5 or $10 &lt;b&gt;" in named  # no math, no tag
-    assert Result("t", {"name": "$x$"})._repr_html_().startswith(f"<div class='{MATH_IGNORE}'>")
+    assert named.startswith(f'<div class="{MATH_IGNORE}">') and "costs $5 or $10 &lt;b&gt;" in named  # no math, no tag
+    assert Result("t", {"name": "$x$"})._repr_html_().startswith(f'<div class="{MATH_IGNORE}">')
+
+
+def test_every_view_passes_the_sanitizer_too():
+    """The second wall: a tag or attribute that slipped into a view's HTML is dropped, the view's own look kept."""
+    out = safe_html.sanitize_view(
+        "<div class='tex2jax_ignore mathjax_ignore jp-x' onclick='x'><table class='dataframe codex' "
+        "style='background:url(http://192.0.2.1/x);color:red;position:fixed'><tr><td title='t'>x<img src=x></td></tr>"
+        "</table><a href='javascript:x'>a</a><script>y</script></div>")
+    assert out == ('<div class="tex2jax_ignore mathjax_ignore"><table class="dataframe codex" style="color:red"><tbody><tr>'
+                   '<td title="t">x</td></tr></tbody></table><a rel="noopener noreferrer nofollow">a</a></div>')
+    turn = TurnResult(thread_id="t", prompt="p", text="ok", status="failed", error="<img src=x onerror=alert(1)> $5 or $6")
+    shown = turn._repr_html_()
+    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt; $5 or $6" in shown
 
 
 def test_repro_view_uses_the_state_colours():
@@ -142,7 +155,7 @@ def test_repro_view_uses_the_state_colours():
             return ["[0.163.0] start-is-lazy: intended: a | observed: b"]
 
     html = ReportView(_Report())._repr_html_()
-    assert state_html("differs") in html and _B.path in html and "observed: b" in html
+    assert safe_html.sanitize_view(state_html("differs")) in html and _B.path in html and "observed: b" in html
     assert ReportView(_Report())._repr_markdown_() is None  # the report's own Markdown would carry server text
 
 
