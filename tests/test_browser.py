@@ -155,12 +155,17 @@ def _mock_reply(nb: dict) -> str:
     return src.split('--reply "', 1)[1].split('"', 1)[0]
 
 
-def test_quickstart_runs_in_jupyterlab(tmp_path):
+def _run_in_jupyterlab(tmp_path: Path, notebook: Path, check, before_run=None) -> None:
+    """Open ``notebook`` (copied into a temp dir) in JupyterLab in chromium, Run All Cells, then ``check(page, shots)``.
+
+    ``before_run(page)`` runs once the kernel is idle, before Run All. On failure
+    the screenshots are kept outside pytest's tmp rotation and listed. After it:
+    the server, its kernels and their app-servers are gone.
+    """
     chromium = _chromium()
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    shutil.copy(NOTEBOOK, notebooks / NOTEBOOK.name)
-    reply = _mock_reply(json.loads(NOTEBOOK.read_text()))
+    shutil.copy(notebook, notebooks / notebook.name)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     lab = JupyterLab(tmp_path / "lab", notebooks)
@@ -173,11 +178,12 @@ def test_quickstart_runs_in_jupyterlab(tmp_path):
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.set_default_timeout(30_000)
-                page.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}?token={TOKEN}")
+                page.goto(f"{lab.url}/lab/tree/{notebook.name}?token={TOKEN}")
                 page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-                lab.wait_kernel(NOTEBOOK.name)
+                lab.wait_kernel(notebook.name)
                 page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'")
-                page.evaluate(_OBSERVE, TURN_CELL)
+                if before_run is not None:
+                    before_run(page)
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
                 page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
                 select = page.locator(".jp-Dialog .jp-mod-accept", has_text="Select")
@@ -187,7 +193,7 @@ def test_quickstart_runs_in_jupyterlab(tmp_path):
                     "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.innerText.trim());"
                     " return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t)); }", timeout=90_000)
                 page.screenshot(path=str(shots / "after-run-all.png"), full_page=True)
-                _check(page, reply, shots)
+                check(page, shots)
             except BaseException as exc:
                 if page is not None:
                     try:
@@ -206,6 +212,12 @@ def test_quickstart_runs_in_jupyterlab(tmp_path):
     assert (tmp_path / "browser-home" / ".config" / "chromium").is_dir(), "chromium did not use its scratch HOME"
     assert not leftover_app_servers(), "a codex app-server survived the JupyterLab shutdown"
     assert not _running_in(notebooks), "a kernel (or another process started in the notebook dir) survived the shutdown"
+
+
+def test_quickstart_runs_in_jupyterlab(tmp_path):
+    reply = _mock_reply(json.loads(NOTEBOOK.read_text()))
+    _run_in_jupyterlab(tmp_path, NOTEBOOK, lambda page, shots: _check(page, reply, shots),
+                       before_run=lambda page: page.evaluate(_OBSERVE, TURN_CELL))
 
 
 def _running_in(cwd: Path) -> list[int]:
@@ -240,3 +252,70 @@ def _check(page, reply: str, shots: Path) -> None:
     paths = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea code[title^=\"/\"]')].map(c => [c.title, c.innerText])")
     rollouts = [p for p in paths if p[0].endswith(".jsonl")]
     assert rollouts and all(title == text and "…" not in text for title, text in rollouts), rollouts[:3]
+
+
+PAYLOAD_REPLY = "\n\n".join([
+    "See `x\n# <img src=x onerror=\"window.__pwned='heading'\"> `",  # a code span across a line that opens a block
+    "See `x\n- <script>window.__pwned='list'</script> `",
+    "```js`x\n<img src=x onerror=\"window.__pwned='fence'\">\n```",  # a fence with a backtick in its info string
+    "[click](javascript:window.__pwned='link') and ![pic](x\" onerror=\"window.__pwned='image')",
+    "Exact: use a List<String> & &amp; and $5 or $10 as typed.",
+])
+"""A reply whose every part ran JavaScript (or was typeset) when the reply was escaped Markdown."""
+
+_CONTROLS = """from IPython.display import HTML
+# controls: the same tricks in HTML this kernel writes itself do run (so the reply's could have)
+HTML("<img src=x onerror=\\"window.__control_img=1\\"><script>window.__control_script=1</script><p id='control-math'>$x^2$</p>")"""
+
+
+def _payload_notebook(path: Path) -> Path:
+    nbformat = pytest.importorskip("nbformat")
+    cells = [
+        "%load_ext codex_magics",
+        f"get_ipython().magics_manager.registry['CodexMagics'].default_reply = {PAYLOAD_REPLY!r}\nsb = %codex sandbox\nt = %codex start",
+        "%%codex -o turn\nSay it.",
+        f"assert turn.status == 'completed' and turn.text == {PAYLOAD_REPLY!r}, turn",
+        '%codex name t "costs $5 or $10"',  # a thread name in a record and a table: no math either
+        "%codex threads",
+        _CONTROLS,
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _check_payloads(page, shots: Path) -> None:
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+                          ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    assert errors.count() == 0, f"a cell shows an error: {errors.first.inner_text()[:500]}"
+    # the controls prove that an onerror handler and a <script> in an HTML output run here, and that MathJax typesets
+    page.wait_for_function("() => window.__control_img === 1 && window.__control_script === 1", timeout=30_000)
+    page.wait_for_function("() => !!document.querySelector('#control-math mjx-container, #control-math .MathJax')", timeout=30_000)
+    turn = page.locator(".jp-CodeCell", has_text="%%codex -o turn").first
+    turn.scroll_into_view_if_needed()
+    turn.screenshot(path=str(shots / "turn.png"))
+    out = turn.locator(".jp-OutputArea-output").first
+    found = page.evaluate("""(el) => ({
+        pwned: window.__pwned ?? null,
+        tags: [...el.querySelectorAll('img, script, iframe, object, embed, svg, mjx-container, .MathJax')].map(e => e.tagName),
+        handlers: [...el.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on')),
+        hrefs: [...el.querySelectorAll('a')].map(a => a.getAttribute('href')),
+        text: el.innerText,
+    })""", out.element_handle())
+    assert found["pwned"] is None, f"the reply ran JavaScript: window.__pwned = {found['pwned']!r}"
+    assert found["tags"] == [] and found["handlers"] == [], found
+    assert all(not re.match(r"(?i)\s*(javascript|data|vbscript):", h or "") for h in found["hrefs"]), found["hrefs"]
+    assert "Exact: use a List<String> & &amp; and $5 or $10 as typed." in found["text"], found["text"]  # not typeset as math
+    assert "<img src=x onerror=\"window.__pwned='heading'\">" in found["text"]  # raw HTML shown as text
+    typeset = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea mjx-container, .jp-OutputArea .MathJax')]"
+                            ".filter(e => !e.closest('#control-math')).length")
+    assert typeset == 0, "MathJax typeset the text of a %codex output"
+    shown = page.locator(".jp-CodeCell", has_text="%codex threads").first.locator(".jp-OutputArea-output").first.inner_text()
+    assert "costs $5 or $10" in shown, shown
+
+
+def test_a_reply_runs_no_javascript_in_jupyterlab(tmp_path):
+    notebook = _payload_notebook(tmp_path / "source" / "payloads.ipynb")
+    _run_in_jupyterlab(tmp_path, notebook, _check_payloads)

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 import time
 import tomllib
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -313,3 +315,72 @@ def test_config_writer_raises_config_error_or_round_trips_exactly(options):
         assert isinstance(exc, ValueError) and str(exc)
         return
     assert tomllib.loads(text) == config_dict(uri, **options)
+
+
+# ================================================================== rendering
+_MD_TOKENS = [
+    "`", "``", "```", "~~~", "# ", "## ", "- ", "* ", "+ ", "> ", "1. ", "2) ", "    ", "\t", "\n", "\n\n", "|", "---", ":-:",
+    "~~", "*", "**", "_", "[", "]", "(", ")", "![", "](", "<", ">", "&", "&amp;", "&#x6A;", "&#106;", "&lt;", "\\", "$", "$$",
+    "\"", "'", "=", "x", "javascript:", "JaVaScRiPt:", "java\tscript:", " javascript:", "vbscript:", "data:text/html,", "file:",
+    "http://a.b/", "https://x/", "mailto:a@b", "<img src=x onerror=window.__pwned=1>", "<script>", "</script>", "<a href=",
+    "onerror=", "style=", "<!--", "-->", "<?", "<![CDATA[", "\x00", "\u00a0", "\u2028", "é",
+]
+_markdownish = st.lists(st.one_of(st.sampled_from(_MD_TOKENS), st.text(max_size=4)), max_size=40).map("".join)
+
+
+class _Visible(HTMLParser):
+    """The text a browser shows of an HTML fragment (an image counts as its alt text), and every tag with its attributes."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.feed(fragment)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+        if tag == "img":
+            self.text.append(dict(attrs).get("alt") or "")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @property
+    def shown(self) -> str:
+        return "".join(self.text)
+
+
+def _stock_commonmark(text: str, *, as_typed: bool) -> str:
+    """What a stock CommonMark renderer with raw HTML off writes (``as_typed``: entities and escapes as typed, like ours)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    return (md.disable(["entity", "escape"]) if as_typed else md).render(text)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(text=st.one_of(_markdownish, st.text(max_size=60)))
+@example(text="See `x\n# <img src=x onerror=window.__pwned=1> `")
+@example(text="- `a\n- <script>window.__pwned=1</script>`")
+@example(text="```js`x\n<img src=x onerror=window.__pwned=1>\n```")
+@example(text="[x](javascript:window.__pwned=1) [y](&#x6A;avascript:1) ![z](java\tscript:1)")
+def test_a_rendered_reply_runs_nothing_and_shows_what_commonmark_shows(text):
+    from codex_magics.safe_html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, MATH_IGNORE, URL_SCHEMES, markdown_html
+
+    out = markdown_html(text)
+    seen = _Visible(out)
+    assert seen.tags[0] == ("div", [("class", MATH_IGNORE)])
+    for tag, attrs in seen.tags[1:]:
+        assert tag in ALLOWED_TAGS, out
+        for name, value in attrs:
+            assert name in ALLOWED_ATTRIBUTES.get(tag, set()) | ({"rel"} if tag == "a" else set()), out
+            if name == "style":
+                assert re.fullmatch(r"text-align:(left|right|center)", value or ""), out
+            if name == "href":
+                bare = re.sub(r"[\x00-\x20]", "", value or "").lower()
+                scheme = re.match(r"([a-z][a-z0-9+.-]*):", bare)
+                assert scheme is None or scheme.group(1) in URL_SCHEMES, out
+    assert seen.shown == _Visible(_stock_commonmark(text, as_typed=True)).shown  # the sanitizer dropped no text
+    if "&" not in text and "\\" not in text:  # nothing we keep as typed: exactly what stock CommonMark shows
+        assert seen.shown == _Visible(_stock_commonmark(text, as_typed=False)).shown

@@ -41,6 +41,6 @@ def test_notebook_runs(name, tmp_path):
         turn = next(c for c in nb.cells if c.source.startswith("%%codex -o first"))
         [shown] = turn.outputs  # the live display, cleared when the value's Out[n] arrives
         assert shown.output_type == "execute_result" and shown.execution_count
-        assert "Hello from the Codex sandbox" in shown.data["text/markdown"] and "completed" in shown.data["text/plain"]
+        assert "Hello from the Codex sandbox" in shown.data["text/html"] and "completed" in shown.data["text/plain"]
     else:
         assert "no rollout found for thread id" in text and "thread not found" in text

@@ -21,7 +21,7 @@ from codex_fixtures.appserver.thread_api import rollback_params
 from .display import Result, RpcResult, Table, short_id
 from .errors import CodexUsageError
 from .rollouts import rollout_state
-from .schema import catalog_of
+from .schema import catalog_of, loads_json
 
 if TYPE_CHECKING:
     from .session import CodexSession
@@ -193,14 +193,10 @@ def rollback(session: CodexSession, ref: str | None = None, turns: int | None = 
     return res
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value (JSON has no NaN or Infinity)")
-
-
 def parse_json_object(text: str, what: str = "params") -> dict[str, Any]:
     """A JSON object typed by the user, or one line saying what is wrong with it."""
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = loads_json(text)
     except json.JSONDecodeError as exc:
         raise CodexUsageError(f"{what} are not valid JSON: {exc.msg} at column {exc.colno}") from None
     except ValueError as exc:  # NaN / Infinity: Python's json accepts them, the app-server drops the line
@@ -233,7 +229,7 @@ def call(session: CodexSession, method: str, params: dict[str, Any]) -> RpcResul
         where = f"; codex {since} has it" if since else ""
         raise CodexUsageError(f"codex {session.binary.version} does not offer {method}{where} (%codex call --help lists its methods)")
     takes = {p.name for p in catalog.params(method)}
-    if "threadId" in takes:
+    if "threadId" in takes and (params.get("threadId") is None or isinstance(params["threadId"], str)):  # else: the schema's error
         params = {**params, "threadId": session.resolve(params.get("threadId"))}
     catalog.validate(method, params)
     result = session.call(method, params)

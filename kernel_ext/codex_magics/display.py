@@ -1,8 +1,9 @@
 """Renderers for ``%codex`` results: small objects that look right everywhere.
 
 Each result keeps its data (attributes, ``[key]``, ``.data``) and renders as
-an HTML table in a notebook (``_repr_html_``), as Markdown where that reads
-better (turns), and as aligned plain text in a terminal (``__str__`` /
+an HTML table in a notebook (``_repr_html_``; a turn's reply rendered from
+Markdown and sanitized, :mod:`.safe_html`; every value escaped, nothing
+typeset as math), and as aligned plain text in a terminal (``__str__`` /
 ``__repr__``). No IPython import here: the objects only implement the
 display protocol.
 """
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from .render import escape_markdown, html_record, html_table, human, text_cell
+from .render import html_record, html_table, human, text_cell
+from .safe_html import MATH_IGNORE, markdown_html, sanitize_view, text_html
 
 __all__ = ["ReportView", "Result", "RpcResult", "Table", "TextStream", "TurnResult", "short_id"]
 
@@ -84,7 +85,7 @@ class Result:
 
     def _repr_html_(self) -> str:
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
-        return f"<p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}"
+        return sanitize_view(f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p>{html_record(self.fields, self.data)}{note}</div>")
 
 
 class RpcResult(Result):
@@ -98,7 +99,8 @@ class RpcResult(Result):
         return f"{self.title}\n{json.dumps(self.result, indent=2)}"
 
     def _repr_html_(self) -> str:
-        return f"<p><b>{html.escape(self.title)}</b></p><pre>{html.escape(json.dumps(self.result, indent=2))}</pre>"
+        shown = html.escape(json.dumps(self.result, indent=2))
+        return sanitize_view(f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b></p><pre>{shown}</pre></div>")
 
 
 class ReportView:
@@ -120,6 +122,10 @@ class ReportView:
     def __repr__(self) -> str:
         return str(self)
 
+    def _repr_markdown_(self) -> None:
+        """No Markdown: the report's own holds server text unescaped; a notebook shows :meth:`_repr_html_`."""
+        return None
+
     def _repr_html_(self) -> str | None:
         """The verdict matrix in the colours of every other view (:mod:`.render`), binary paths whole."""
         r = self.report
@@ -132,7 +138,7 @@ class ReportView:
             return html_of() if callable(html_of) else None
         grid = html_table(["scenario", *r.labels], rows, states=r.labels)
         items = "".join(f"<li>{html.escape(d)}</li>" for d in diffs)
-        return grid + html_table(["binary", "path"], paths) + (f"<ul>{items}</ul>" if items else "")
+        return sanitize_view(f"<div class='{MATH_IGNORE}'>{grid}{html_table(['binary', 'path'], paths)}{f'<ul>{items}</ul>' if items else ''}</div>")
 
 
 class Table:
@@ -177,7 +183,7 @@ class Table:
     def _repr_html_(self) -> str:
         body = html_table(self.columns, self.rows) if self.rows else "<p><i>(none)</i></p>"
         notes = "".join(f"<p style='margin:.2em 0'>{html.escape(x)}</p>" for x in (self.legend, self.note) if x)
-        return f"<p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}"
+        return sanitize_view(f"<div class='{MATH_IGNORE}'><p><b>{html.escape(self.title)}</b> ({len(self.rows)})</p>{body}{notes}</div>")
 
 
 @dataclass(eq=False)
@@ -194,7 +200,7 @@ class TurnResult:
         error: the error message of a failed turn.
         updates: how many live display updates were sent.
         started, ended: ``time.monotonic()`` at creation and at the end (``elapsed`` = seconds).
-        render: ``markdown`` (the reply as Markdown, raw HTML escaped) or ``text`` (plain text only).
+        render: ``markdown`` (the reply rendered from Markdown as sanitized HTML) or ``text`` (plain text only).
     """
 
     thread_id: str
@@ -255,24 +261,26 @@ class TurnResult:
     def __repr__(self) -> str:
         return str(self)
 
-    def _repr_markdown_(self) -> str | None:
-        """The reply as Markdown with raw HTML and entities escaped (None when ``render`` is ``text``)."""
+    def _repr_html_(self) -> str | None:
+        """The reply rendered from Markdown, sanitized (:mod:`.safe_html`); None when ``render`` is ``text``.
+
+        Items are preformatted text, the error line and the footer plain text:
+        whatever the model or the server wrote, the HTML runs nothing.
+        """
         if self.render == "text":
             return None
-        out = []
-        for line in self._item_lines():
-            fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", line)), default=0))
-            out.append(f"{fence}\n{line}\n{fence}")
-        out.append((escape_markdown(self.text) or ("*(no text)*" if self.done else "")) + ("" if self.done else " ▌"))
+        out = [f"<pre style='white-space:pre-wrap'>{html.escape(line)}</pre>" for line in self._item_lines()]
+        reply = markdown_html(self.text) if self.text else ("<p><i>(no text)</i></p>" if self.done else "")
+        out.append(reply + ("" if self.done else "<span> ▌</span>"))
         if self.error:
-            out.append(f"**error:** {escape_markdown(self.error)}")
-        out.append(f"<sub>{html.escape(self._footer())}</sub>")
-        return "\n\n".join(out)
+            out.append(f"<p><b>error:</b> {text_html(self.error)}</p>")
+        out.append(f"<p><sub>{html.escape(self._footer())}</sub></p>")
+        return sanitize_view(f"<div class='{MATH_IGNORE} codex-turn'>{''.join(out)}</div>")
 
     def bundle(self) -> dict[str, str]:
         """The MIME bundle shown live and as the final value (the same ``text/plain`` for both)."""
-        md = self._repr_markdown_()
-        return {"text/plain": str(self), **({"text/markdown": md} if md is not None else {})}
+        shown = self._repr_html_()
+        return {"text/plain": str(self), **({"text/html": shown} if shown is not None else {})}
 
 
 class TextStream:

@@ -77,7 +77,7 @@ class CodexMagics(Magics):
     stream_interval = Float(0.1, help="minimum seconds between two live display updates").tag(config=True)
     stream_delay = Float(0.03, help="sandbox: seconds between streamed SSE events").tag(config=True)
     approval = CaselessStrEnum(["decline", "accept"], "decline", help="answer to approval requests during a turn").tag(config=True)
-    render = CaselessStrEnum(["markdown", "text"], "markdown", help="a reply as Markdown (raw HTML escaped) or as plain text").tag(
+    render = CaselessStrEnum(["markdown", "text"], "markdown", help="a reply rendered from Markdown as sanitized HTML, or as plain text").tag(
         config=True
     )
 
@@ -90,6 +90,14 @@ class CodexMagics(Magics):
         """A timeout is finite, > 0 and at most a week (``nan`` would wait forever)."""
         try:
             return check_timeout(proposal["value"], f"CodexMagics.{proposal['trait'].name}")
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("stream_interval", "stream_delay")
+    def _finite_seconds(self, proposal: Any) -> float:
+        """A pause is finite and >= 0 (``nan`` would hang every sandbox turn or never update the display)."""
+        try:
+            return check_timeout(proposal["value"], f"CodexMagics.{proposal['trait'].name}", zero_ok=True)
         except ValueError as exc:
             raise TraitError(str(exc)) from None
 
@@ -262,19 +270,21 @@ class CodexMagics(Magics):
         if not _updates_in_place(self.shell):
             return TextStream()
         handle: Any = None  # created on the first update: a turn/start that fails shows only the error
-        last: list[Any] = [0.0, None]
+        last: list[Any] = [0.0, None, 0.0]  # when, what was shown, and what rendering it cost
 
         def update(res: TurnResult, final: bool) -> None:
             nonlocal handle
             res.render = self.render
             now, state = time.monotonic(), (res.text, res.status, str(res.items), res.error)
-            if final or (state != last[1] and now - last[0] >= self.stream_interval):
-                last[:] = [now, state]
+            # a long reply costs more to render: updates space out so that rendering takes at most ~1/5 of the time
+            if final or (state != last[1] and now - last[0] >= max(self.stream_interval, 4 * last[2])):
+                bundle = res.bundle()
+                last[:] = [now, state, time.monotonic() - now]
                 res.updates += 1
                 if handle is None:
-                    handle = display(res.bundle(), raw=True, display_id=True)
+                    handle = display(bundle, raw=True, display_id=True)
                 else:
-                    handle.update(res.bundle(), raw=True)
+                    handle.update(bundle, raw=True)
             if final and handle is not None:
                 clear_output(wait=True)  # the value's Out[n] replaces the live display when it is shown
 
@@ -302,7 +312,7 @@ class CodexMagics(Magics):
             if a.no_wait:
                 res = running.start_no_wait(session, a.thread, prompt)
             else:
-                poll = min(0.1, self.stream_interval)
+                poll = max(0.01, min(0.1, self.stream_interval))
                 res = session.run_turn(a.thread, prompt, self._live_update(), poll=poll, timeout=self.turn_timeout)
         except CodexUsageError as exc:
             raise CodexUsageError(running.turn_hint(session, a.thread, exc)) from None

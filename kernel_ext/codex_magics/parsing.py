@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from codex_fixtures.errors import check_timeout
+
 from . import api_parsers
 from .errors import CodexUsageError
 
@@ -46,6 +48,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds >= 0 (``nan`` would hang every event, ``inf`` fail it)."""
+    try:
+        return check_timeout(float(text), "SECONDS", zero_ok=True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}") from None
+
+
 def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     root = _Parser(
         prog="%codex",
@@ -65,7 +75,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     s = add("sandbox", "start a mock Responses API, a temp CODEX_HOME (hermetic config) and a real `codex app-server`")
     s.add_argument("--reply", help="what the mock model answers (default: %%config CodexMagics.default_reply)")
     s.add_argument("--codex-bin", help="the codex binary (default: %%config CodexMagics.codex_bin, $CODEX_BIN, bundled)")
-    s.add_argument("--stream-delay", type=float, metavar="SECONDS",
+    s.add_argument("--stream-delay", type=_seconds, metavar="SECONDS",
                    help="seconds between the mock's streamed events: larger values slow the stream "
                    "(default: %%config CodexMagics.stream_delay)")
     c = add("connect", "start `codex app-server` on a real CODEX_HOME with its own config and login")

@@ -1,7 +1,7 @@
-"""The look shared by every ``%codex`` view: state words and colours, cells, paths, tables, exact Markdown.
+"""The look shared by every ``%codex`` view: state words and colours, cells, paths, tables.
 
 No IPython here and no result classes (those are :mod:`.display`): only how a
-value is written, in plain text, HTML and Markdown.
+value is written, in plain text and HTML.
 
 * :func:`human` turns protocol words (``inProgress``, ``notLoaded``) into
   words (``in progress``, ``not loaded``).
@@ -11,8 +11,7 @@ value is written, in plain text, HTML and Markdown.
   gives each kind its colour.
 * Paths are never cut: :func:`text_cell` leaves them whole and
   :func:`html_cell` writes them as ``<code>`` that wraps anywhere.
-* :func:`escape_markdown` keeps a reply's text exact when a frontend renders
-  it as Markdown: raw HTML and entities outside code are backslash-escaped.
+* A reply's Markdown is rendered and sanitized by :mod:`.safe_html`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ __all__ = [
     "EMPTY",
     "KIND_COLOUR",
     "STATE_KIND",
-    "escape_markdown",
     "html_cell",
     "html_record",
     "html_table",
@@ -106,10 +104,10 @@ def state_html(word: Any) -> str:
     if kind is None:
         return shown
     fg, bg = KIND_COLOUR[kind]
-    return f"<span style='color:{fg};background:{bg};padding:0 .4em;border-radius:.6em;white-space:nowrap'>{shown}</span>"
+    return f"<span style='color:{fg};background-color:{bg};padding:0 .4em;border-radius:.6em;white-space:nowrap'>{shown}</span>"
 
 
-_WRAP = "style='white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;background:none'"
+_WRAP = "style='white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all;background-color:transparent'"
 
 
 def html_cell(key: str, value: Any) -> str:
@@ -149,7 +147,7 @@ def html_table(
     head = "".join(f"<th style='{_TH}'>{html.escape(c)}</th>" for c in columns)
     body = []
     for n, r in enumerate(rows):
-        stripe = " style='background:rgba(128,128,128,.08)'" if n % 2 else ""
+        stripe = " style='background-color:rgba(128,128,128,.08)'" if n % 2 else ""
         cells = "".join(
             f"<td style='{_TD}'>{state_html(r.get(k)) if k in states else html_cell(k, r.get(k))}</td>" for k in keys
         )
@@ -164,88 +162,3 @@ def html_record(fields: Sequence[str], data: Mapping[str, Any]) -> str:
         for k in fields
     )
     return f"<table class='codex' style='{_TABLE_CSS}'><tbody>{rows}</tbody></table>"
-
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
-_RAW = re.compile(r"[<&$\\]")
-_LIST_ITEM = re.compile(r"^( {0,3}(?:[-+*]|\d{1,9}[.)]))( {1,4})(?=\S)")
-
-
-def _escape_inline(text: str) -> str:
-    r"""Backslash-escape ``<``, ``&``, ``$`` and ``\`` outside code spans.
-
-    In CommonMark a backslash before ASCII punctuation makes it literal: ``\<``
-    is no HTML tag, ``\&`` no entity, ``\$`` no math delimiter (:data:`DOLLAR`), and
-    ``\\`` a backslash that cannot join the next character (a typed ``\<b>``
-    stays as typed instead of becoming ``\\`` + a raw ``<b>``).
-    """
-    out, pos = [], 0
-    for m in _CODE_SPAN.finditer(text):
-        out.append(_RAW.sub(_escape_char, text[pos : m.start()]))
-        out.append(m.group())
-        pos = m.end()
-    out.append(_RAW.sub(_escape_char, text[pos:]))
-    return "".join(out)
-
-
-DOLLAR = "<span class='tex2jax_ignore mathjax_ignore'>\\$</span>"
-"""A ``$`` no math renderer pairs: JupyterLab's math pre-pass skips ``\\$`` and
-MathJax, which scans the rendered page, skips an element of class ``tex2jax_ignore``."""
-
-
-def _escape_char(c: re.Match[str]) -> str:
-    return DOLLAR if c.group() == "$" else "\\" + c.group()
-
-
-def _indent(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
-
-
-def escape_markdown(text: str) -> str:
-    r"""``text`` as Markdown that renders every character of it: no raw HTML, no entities, no math.
-
-    Fenced and indented code blocks and inline code spans are left as they are
-    (a renderer shows their content literally); elsewhere ``<``, ``&``, ``$``
-    and ``\`` get a backslash, so ``Use a List<String>``, ``<b>x</b>`` and
-    ``$5 or $10`` show as written. A line indented under a list item is the
-    item's text (escaped), not code, unless indented 4 more than the item's text.
-    """
-    lines, out, fence, para, block = text.split("\n"), [], None, [], True
-    item_indent: int | None = None  # the column of the text of the list item we are in
-
-    def flush() -> None:
-        if para:
-            out.append(_escape_inline("\n".join(para)))
-            para.clear()
-
-    for line in lines:
-        if fence is not None:
-            out.append(line)
-            if line.strip().startswith(fence):
-                fence = None
-            continue
-        m = _FENCE.match(line)
-        if m:
-            flush()
-            fence = m.group(1)[0] * 3
-            out.append(line)
-            continue
-        if not line.strip():
-            flush()
-            out.append(line)
-            block = True
-            continue
-        code_at = 4 if item_indent is None else item_indent + 4
-        if block and not para and _indent(line) >= code_at:
-            out.append(line)  # an indented code block (after a blank line or at the start)
-            continue
-        item = _LIST_ITEM.match(line)
-        if item:
-            item_indent = len(item.group(1)) + len(item.group(2))
-        elif item_indent is not None and block and _indent(line) < item_indent:
-            item_indent = None  # a paragraph after the list, at the margin: the list has ended
-        block = False
-        para.append(line)
-    flush()
-    return "\n".join(out)

@@ -24,10 +24,53 @@ from codex_fixtures.errors import BinaryProbeError
 
 from .errors import CodexUsageError
 
-__all__ = ["API_PREFIXES", "MethodCatalog", "Param", "catalog_of", "describe"]
+__all__ = ["API_PREFIXES", "FORMATS", "INTEGER_FORMATS", "MethodCatalog", "Param", "catalog_of", "describe", "loads_json"]
 
 API_PREFIXES = ("thread/", "turn/")
 """The methods ``%codex call`` offers: the thread and turn API."""
+
+INTEGER_FORMATS: dict[str, tuple[int, int]] = {
+    **{f"uint{n}": (0, 2**n - 1) for n in (8, 16, 32, 64)},
+    **{f"int{n}": (-(2 ** (n - 1)), 2 ** (n - 1) - 1) for n in (8, 16, 32, 64)},
+    "uint": (0, 2**64 - 1),  # Rust's usize / isize on the 64-bit targets codex ships for
+    "int": (-(2**63), 2**63 - 1),
+}
+"""The integer ``format``s the binary's schema (schemars) writes, with the range each one holds."""
+
+FORMATS = jsonschema.FormatChecker(formats=())
+"""Checks the :data:`INTEGER_FORMATS` (jsonschema checks no ``format`` unless given a checker)."""
+
+
+def _format_check(fmt: str, low: int, high: int) -> None:
+    @FORMATS.checks(fmt)
+    def _in_range(value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return True  # a format constrains only numbers; the type is checked by "type"
+        return low <= value <= high
+
+
+for _fmt, (_low, _high) in INTEGER_FORMATS.items():
+    _format_check(_fmt, _low, _high)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a JSON number (it would be sent as Infinity)")
+    return value
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads`` that refuses NaN, Infinity and numbers too large for a float (the app-server drops such a line).
+
+    Raises:
+        json.JSONDecodeError: not JSON; ValueError: a non-finite number.
+    """
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
 
 
 @dataclass(frozen=True)
@@ -52,11 +95,13 @@ class Param:
         if self.kind == "string" or self.kind == "choice":
             return None if text == "null" and "null" in self.what else text
         try:
-            value = json.loads(text)
+            value = loads_json(text)
         except json.JSONDecodeError:
             if self.kind == "json" and not text.lstrip().startswith(("{", "[")):
                 return text  # a bare word for a string-or-anything field
             raise CodexUsageError(f"{method}: {self.option} must be {self.what}, got {text!r}") from None
+        except ValueError as exc:
+            raise CodexUsageError(f"{method}: {self.option} must be {self.what}, got {text!r} ({exc})") from None
         return value
 
 
@@ -132,7 +177,7 @@ class MethodCatalog:
             if known and name not in known:
                 raise CodexUsageError(f"{method}: unknown param {name!r} (params: {', '.join(known)})")
         schema = self.params_schema(method)
-        errors = list(jsonschema.Draft7Validator(schema).iter_errors(params))
+        errors = list(jsonschema.Draft7Validator(schema, format_checker=FORMATS).iter_errors(params))
         if not errors:
             return
         err = self._deepest(jsonschema.exceptions.best_match(errors))

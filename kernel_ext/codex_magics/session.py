@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import collections
 import difflib
+import json
 import os
 import re
 import time
@@ -105,7 +106,11 @@ class CodexSession:
         cls, reply: str = DEFAULT_REPLY, *, codex_bin: str | None = None, stream_delay: float = 0.03, timeout: float = 30.0
     ) -> CodexSession:
         """Mock Responses API + temp CODEX_HOME (hermetic config) + a real app-server."""
-        server = MockResponsesServer(ResponsesScript(repeat=_streamed_reply(reply, stream_delay))).start()
+        try:
+            streamed = _streamed_reply(reply, stream_delay)
+        except ValueError as exc:  # the mock refuses a negative, nan or inf delay
+            raise CodexUsageError(f"stream_delay: {exc}") from None
+        server = MockResponsesServer(ResponsesScript(repeat=streamed)).start()
         home = app = None
         try:
             home = CodexHome(server)
@@ -212,6 +217,8 @@ class CodexSession:
     # -------------------------------------------------------------- thread ids
     def resolve(self, ref: str | None) -> str:
         """A full thread id from ``ref`` (None = current; a unique prefix is enough)."""
+        if ref is not None and not isinstance(ref, str):
+            raise CodexUsageError(f"a thread id is a string, got {json.dumps(ref)[:60]}")
         if not ref:
             if self.current is None:
                 raise CodexUsageError("no current thread: run %codex start, or give a THREAD")

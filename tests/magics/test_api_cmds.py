@@ -121,14 +121,15 @@ def test_reply_text_is_shown_exactly(kernel):
     updates = [m["content"]["data"] for m in turn.of("update_display_data")]
     [out] = [m["content"]["data"] for m in turn.of("execute_result")]
     assert reply in out["text/plain"] and out["text/plain"] == updates[-1]["text/plain"]
-    md = out["text/markdown"]
-    assert "List\\<String>" in md and "\\<b>x\\</b>" in md and "`a<b>`" in md and "\\&amp;" in md and "<b>x" not in md.replace("\\<b>", "")
+    shown = out["text/html"]  # rendered from Markdown, sanitized: the text as typed, no tag of the reply's
+    assert "List&lt;String&gt; &amp; &lt;b&gt;x&lt;/b&gt;, then <code>a&lt;b&gt;</code> &amp; &amp;amp; done" in shown
+    assert "text/markdown" not in out and updates[-1]["text/html"] == shown
     table = kernel.ok("%codex turns").of("execute_result")[0]["content"]["data"]
     assert "List&lt;String&gt; &amp; &lt;b&gt;x&lt;/b&gt;" in table["text/html"] and reply in table["text/plain"]
     kernel.ok("%config CodexMagics.render = 'text'")
     try:
         plain = kernel.ok("%%codex\nAgain, as plain text.").of("execute_result")[0]["content"]["data"]
-        assert reply in plain["text/plain"] and "text/markdown" not in plain
+        assert reply in plain["text/plain"] and "text/html" not in plain and "text/markdown" not in plain
     finally:
         kernel.ok("%config CodexMagics.render = 'markdown'")
 

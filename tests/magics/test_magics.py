@@ -153,7 +153,7 @@ def test_turn_shows_command_items(ip, sandbox, capsys):
     assert res.text == "done after the tool"
     [item] = res.items
     assert item["type"] == "commandExecution" and "echo hi-from-tool" in item["summary"] and item["exit_code"] == 0
-    assert "hi-from-tool" in item["output"] and "hi-from-tool" in res._repr_markdown_() and "exit 0" in str(res)
+    assert "hi-from-tool" in item["output"] and "hi-from-tool" in res._repr_html_() and "exit 0" in str(res)
     # this shell cannot update a display in place (like a terminal): the turn was appended as text, once
     out = capsys.readouterr().out
     assert out.count("$ commandExecution:") == 2 and "hi-from-tool\n" in out.split("[completed, exit 0]\n", 1)[1], out
@@ -242,7 +242,7 @@ def test_renderers():
     with pytest.raises(AttributeError):
         _ = r.missing
     live = TurnResult(thread_id="t", prompt="p", text="partial", status="inProgress")
-    assert "▌" in live._repr_markdown_()
+    assert "▌" in live._repr_html_()
     done = TurnResult(thread_id="t", prompt="p", turn_id="u", text="all", status="completed", usage={"totalTokens": 3})
     assert "3 tokens" in str(done) and "▌" not in str(done)
 

@@ -153,3 +153,47 @@ def test_a_timeout_that_would_never_end_is_refused_by_config(ip, trait, value):
     with pytest.raises(TraitError, match=f"CodexMagics.{trait} must be"):
         setattr(magics, trait, eval(value))
     assert getattr(magics, trait) == before
+
+
+@pytest.mark.parametrize("value", ["float('nan')", "float('inf')", "-1"])
+@pytest.mark.parametrize("trait", ["stream_delay", "stream_interval"])
+def test_a_pause_that_would_hang_or_fail_every_turn_is_refused_by_config(ip, trait, value):
+    magics = ip.magics_manager.registry["CodexMagics"]
+    before = getattr(magics, trait)
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match=f"CodexMagics.{trait} must be"):
+        setattr(magics, trait, eval(value))
+    assert getattr(magics, trait) == before
+    setattr(magics, trait, 0)  # no pause at all is fine
+    setattr(magics, trait, before)
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "-inf", "1e10", "soon"])
+def test_a_bad_stream_delay_is_one_line_and_starts_nothing(ip, value):
+    msg = usage_error(ip, f"%codex sandbox --stream-delay={value}")
+    assert msg == f"%codex sandbox: argument --stream-delay: expected a finite number of seconds >= 0, got {value!r}"
+    assert session_of(ip) is None
+
+
+@pytest.mark.codex_binary
+def test_call_checks_types_and_integer_formats_against_the_schema(ip, sandbox):
+    ok(ip, "%codex start")
+    assert usage_error(ip, '%codex call thread/name/set {"threadId": 5, "name": "x"}') == (
+        "thread/name/set: threadId must be a string, got 5")
+    assert usage_error(ip, "%codex call thread/list --limit 99999999999999999999") == (
+        "thread/list: limit must be an integer (uint32) or null, got 99999999999999999999")
+    assert usage_error(ip, "%codex call thread/list --limit 4294967296") == (
+        "thread/list: limit must be an integer (uint32) or null, got 4294967296")
+    assert "--limit must be an integer (uint32) or null, got '1e999'" in usage_error(ip, "%codex call thread/list --limit 1e999")
+    assert "too large for a JSON number" in usage_error(ip, '%codex call thread/list {"limit": 1e999}')
+    assert session_of(ip).error is None and len(session_of(ip).server.requests) == 0  # nothing reached the model
+    assert ok(ip, "%codex call thread/list --limit 4294967295").method == "thread/list"  # the largest uint32 passes
+
+
+def test_a_bad_stream_delay_given_to_the_session_is_one_line():
+    from codex_magics.errors import CodexUsageError
+    from codex_magics.session import CodexSession
+
+    with pytest.raises(CodexUsageError, match=r"^stream_delay: delay_between_events_s must be a finite number >= 0 .*nan"):
+        CodexSession.sandbox(stream_delay=float("nan"))

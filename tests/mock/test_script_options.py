@@ -73,6 +73,14 @@ def test_bad_delay_s_is_one_line(bad):
         ResponsesScript().enqueue(None, delay_s=bad)
 
 
+@pytest.mark.parametrize("bad", [-1, float("inf"), float("nan"), "0.1"])
+def test_bad_delay_between_events_is_one_line(bad):
+    with pytest.raises(ValueError, match=r"^delay_between_events_s must be a finite number >= 0 \(seconds, at most a week\), got "):
+        ResponsesScript().enqueue([], delay_between_events_s=bad)
+    with pytest.raises(ValueError, match="delay_between_events_s must be a finite number >= 0"):
+        ResponsesScript().enqueue(lambda request: [], delay_between_events_s=bad)  # refused now, not when a request comes
+
+
 def test_exact_wait_returns_exactly_n():
     script = ResponsesScript(repeat=create_final_assistant_message_sse_response("r"))
     post(script)
