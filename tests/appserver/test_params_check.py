@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from codex_fixtures import AppServerFactory, AppServerProcess, AppServerTimeoutError, CodexHome, MockResponsesServer
 from codex_fixtures.appserver.api_schema import ParamsSchemaError
