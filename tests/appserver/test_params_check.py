@@ -128,3 +128,11 @@ def test_the_timeout_hint_does_not_offer_approvals_for_user_input(codex_app_serv
             break
     assert "server request(s): item/tool/requestUserInput; answer with send_response() " in message
     assert "(approvals= answers only approval requests)" in message and "or pass approvals=" not in message
+
+
+def test_further_websocket_clients_are_checked_too(codex_app_servers):
+    app = codex_app_servers(transport="websocket")
+    conn = app.new_connection()
+    conn.initialize()
+    with pytest.raises(ParamsSchemaError, match=r"^thread/start: unknown param 'modle'"):
+        conn.send_request("thread/start", {"modle": "x"})
