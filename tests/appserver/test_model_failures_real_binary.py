@@ -95,8 +95,8 @@ def test_request_user_input_in_default_mode_never_reaches_the_client(codex_app_s
     assert codex_responses.requests[1].function_call_output("call-1")["output"] == "request_user_input is unavailable in Default mode"
 
 
-@pytest.mark.codex(responses=[create_request_user_input_sse_response("Proceed?"), "ok"])
-def test_request_user_input_in_plan_mode_asks_the_client(codex_app_server, codex_responses):
+@pytest.mark.codex(responses=[create_request_user_input_sse_response("Proceed?"), "ok"], approvals="accept")
+def test_request_user_input_in_plan_mode_asks_the_client(codex_app_server, codex_responses):  # approvals= leaves it to the test
     app = codex_app_server
     thread = app.start_thread()
     app.send_turn_start_request({"threadId": thread["id"], "input": [{"type": "text", "text": "hi"}], "collaborationMode": PLAN})
