@@ -74,3 +74,13 @@ def test_reliability_error_names_are_exported():
     assert RELIABILITY_NAMES <= set(codex_fixtures.__all__), RELIABILITY_NAMES - set(codex_fixtures.__all__)
     assert issubclass(codex_fixtures.BinaryProbeError, codex_fixtures.BinaryNotFoundError)
     assert issubclass(codex_fixtures.FileWriteError, OSError)
+
+
+PARITY_NAMES = {  # issue 19: replies matched by content, params checked against the binary's schema
+    "Matcher", "MatchedReply", "when", "body_contains", "body_matches", "prompt_contains", "header_is", "ParamsSchemaError",
+}
+
+
+def test_parity_names_are_exported():
+    assert PARITY_NAMES <= set(codex_fixtures.__all__), PARITY_NAMES - set(codex_fixtures.__all__)
+    assert issubclass(codex_fixtures.ParamsSchemaError, (codex_fixtures.CodexFixturesError, ValueError))
