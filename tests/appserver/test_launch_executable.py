@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from codex_fixtures import AppServerProcess, CodexLaunch
+from codex_fixtures.appserver import relay as relay_module
 from codex_fixtures.appserver.launch import open_codex, sdk_binary_problem, sdk_process
 from codex_fixtures.appserver.relay import server_kind
 from conftest import leftover_app_servers
@@ -240,6 +242,13 @@ def test_passes_and_kills(codex_launch):
     proc, answer = start_library(codex_launch.executable)
     codex_launch.processes[0].kill()
     assert proc.wait(10) == -9
+
+
+@pytest.mark.codex(responses=["never asked for"])
+def test_strict_check_fails_after_the_launch_closed(codex_launch):
+    proc, answer = start_library(codex_launch.executable)
+    proc.stdin.close()
+    proc.wait(10)
 '''
 
 
@@ -247,7 +256,9 @@ def test_passes_and_kills(codex_launch):
 def test_the_failure_report_shows_each_launched_app_server(pytester):
     pytester.makepyfile(test_downstream=DOWNSTREAM)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    teardown = result.stdout.str().split("ERROR at teardown of test_strict_check_fails_after_the_launch_closed")[1]
+    assert "codex launch pid" in teardown and '"method": "initialize"' in teardown  # kept after the files went
     result.stdout.fnmatch_lines([
         "*codex launch: 1 app-server(s) started*",
         "CODEX_HOME: *codex-home-*",
@@ -270,3 +281,16 @@ def test_launch_homes_are_filled_from_the_template(codex_launch):
 @pytest.mark.codex(fresh_home=True)
 def test_a_fresh_home_is_left_to_the_binary(codex_launch):
     assert not codex_launch.from_template
+
+
+def test_a_closed_launch_refuses_in_one_line(codex_home):
+    with CodexLaunch(codex_home) as launch:
+        executable = launch.executable
+    # the launcher script went with the launch's temp dir: nothing starts, the shell says so
+    out = subprocess.run(["/bin/sh", "-c", f'"{executable}" app-server'], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 127
+    relay = Path(relay_module.__file__)
+    out = subprocess.run([sys.executable, "-I", "-S", str(relay), str(executable.parent / "state"), "app-server"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 127 and out.stderr.startswith("codex-threadkit relay: the CodexLaunch is closed")
+    assert len(out.stderr.splitlines()) == 1
