@@ -294,3 +294,24 @@ def test_a_closed_launch_refuses_in_one_line(codex_home):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 127 and out.stderr.startswith("codex-threadkit relay: the CodexLaunch is closed")
     assert len(out.stderr.splitlines()) == 1
+
+
+@real
+def test_a_forked_child_neither_closes_the_launch_nor_hides_what_it_starts(codex_launch, client):
+    lib = client(codex_launch.executable)
+    lib.initialize()
+    pid = os.fork()
+    if pid == 0:  # the child: close() is the parent's business; what the child starts is recorded all the same
+        code = 1
+        try:
+            codex_launch.close()
+            child_lib = PathClient(codex_launch.executable)
+            child_lib.initialize()
+            code = child_lib.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    first, second = codex_launch.processes
+    assert first.alive and lib.request("thread/list", {})["result"] is not None  # the parent's codex survived
+    assert second.wait(10) == 0 and any("initialize" in line for line in second.transcript)
