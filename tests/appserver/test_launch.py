@@ -41,9 +41,13 @@ def _environ_of(pid: int) -> dict[str, str]:
 def test_launch_env_is_hermetic_and_overridable(codex_home, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-leak")
     monkeypatch.setenv("KEEP_ME", "1")
-    with CodexLaunch(codex_home, env={"KEEP_ME": None, "EXTRA": "x"}, config_overrides=["analytics.enabled=false"]) as launch:
+    monkeypatch.setenv("CODEX_SANDBOX_NETWORK_DISABLED", "1")  # the user's own codex settings stay out
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/leak")
+    with CodexLaunch(codex_home, env={"KEEP_ME": None, "EXTRA": "x", "CODEX_WANTED": "y"},
+                     config_overrides=["analytics.enabled=false"]) as launch:
         env = launch.env
-        assert env["CODEX_HOME"] == str(codex_home)
+        assert env["CODEX_HOME"] == str(codex_home) and env["CODEX_WANTED"] == "y"
+        assert "CODEX_SANDBOX_NETWORK_DISABLED" not in env and "XDG_CONFIG_HOME" not in env
         assert "OPENAI_API_KEY" not in env and "KEEP_ME" not in env and env["EXTRA"] == "x"
         assert Path(env["HOME"]).is_dir() and Path(env["TMPDIR"]).is_dir() and launch.cwd.is_dir()
         assert not any(launch.cwd.iterdir())
