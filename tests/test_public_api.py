@@ -25,6 +25,7 @@ DOWNSTREAM_NAMES = {  # issue 11: factory, routes, auth, state
     "AppServerFactory", "Route", "add_chatgpt_backend_routes", "write_chatgpt_auth", "write_api_key_auth",
     "chatgpt_config_options", "CodexState",
 }
+DESIGN_NAMES |= {"LaunchedProcess", "CodexShared"}  # issue 19: every client, any launcher
 DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "ev_exec_command_call", "create_exec_command_sse_response", "ev_write_stdin_call", "ev_request_user_input_call",
     "create_request_user_input_sse_response", "ev_update_plan_call", "ev_custom_tool_call", "ev_apply_patch_custom_tool_call",

@@ -42,9 +42,13 @@ def test_launch_env_is_hermetic_and_overridable(codex_home, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-leak")
     monkeypatch.setenv("KEEP_ME", "1")
     monkeypatch.setenv("CODEX_SQLITE_HOME", "/users/sqlite")  # not on the allow-list of child_env.py
-    with CodexLaunch(codex_home, env={"KEEP_ME": None, "EXTRA": "x"}, config_overrides=["analytics.enabled=false"]) as launch:
+    monkeypatch.setenv("CODEX_SANDBOX_NETWORK_DISABLED", "1")  # the user's own codex settings stay out
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/leak")
+    with CodexLaunch(codex_home, env={"KEEP_ME": None, "EXTRA": "x", "CODEX_WANTED": "y"},
+                     config_overrides=["analytics.enabled=false"]) as launch:
         env = launch.env
-        assert env["CODEX_HOME"] == str(codex_home)
+        assert env["CODEX_HOME"] == str(codex_home) and env["CODEX_WANTED"] == "y"
+        assert "CODEX_SANDBOX_NETWORK_DISABLED" not in env and "XDG_CONFIG_HOME" not in env
         assert "OPENAI_API_KEY" not in env and "KEEP_ME" not in env and env["EXTRA"] == "x"
         assert "CODEX_SQLITE_HOME" not in env and env["PATH"] == os.environ["PATH"]
         assert Path(env["HOME"]).is_dir() and Path(env["TMPDIR"]).is_dir() and launch.cwd.is_dir()
@@ -53,20 +57,17 @@ def test_launch_env_is_hermetic_and_overridable(codex_home, monkeypatch):
         assert launch.args == (str(launch.codex_bin), "--config", "analytics.enabled=false", "app-server", "--listen", "stdio://")
         config = launch.sdk_config(client_name="my_app")
         assert config.client_name == "my_app" and config.cwd == str(launch.cwd)
-        # the SDK merges env over os.environ: what must go is dropped by `env -u` in front of the argv
-        override = config.launch_args_override
-        assert override[0].endswith("env") and override[-len(launch.args):] == launch.args
-        assert {"OPENAI_API_KEY", "KEEP_ME", "CODEX_SQLITE_HOME"} <= {override[i + 1] for i, a in enumerate(override) if a == "-u"}
+        # the SDK merges its env over os.environ: the executable it runs ignores both (tests/appserver/test_launch_executable.py)
+        assert config.codex_bin == str(launch.executable) and config.launch_args_override is None
+        assert config.config_overrides == ("analytics.enabled=false",)
     assert not Path(env["HOME"]).exists()  # close() removed the temp dirs
 
 
-def test_sdk_config_runs_the_binary_directly_when_nothing_must_be_dropped(codex_home, monkeypatch):
-    with CodexLaunch(codex_home) as launch:
-        for key in [k for k in os.environ if k not in launch.env]:
-            monkeypatch.delenv(key)
-        config = launch.sdk_config()
-        assert config.launch_args_override is None
-        assert config.codex_bin == str(launch.codex_bin) and config.env == launch.env
+def test_launch_args_end_with_the_extra_args(codex_home):
+    with CodexLaunch(codex_home, extra_args=["-c", "k=v"]) as launch:
+        assert launch.args[-5:] == ("app-server", "--listen", "stdio://", "-c", "k=v")
+    with pytest.raises(TypeError, match="extra_args must be a list of strings"):
+        CodexLaunch(codex_home, extra_args="-c k=v")
 
 
 def test_bad_arguments_are_one_line_errors(codex_home, tmp_path):
@@ -81,13 +82,13 @@ def test_bad_arguments_are_one_line_errors(codex_home, tmp_path):
 
 @real
 @pytest.mark.codex(reply="Hello from the mock")
-def test_codex_sdk_runs_a_turn(sdk_binary, codex_sdk, codex_responses, codex_home):
+def test_codex_sdk_runs_a_turn(sdk_binary, codex_sdk, codex_responses, codex_home, codex_launch):
     thread = codex_sdk.thread_start(approval_mode=ApprovalMode.deny_all, sandbox=Sandbox.read_only)
     result = thread.run("say hi")
     assert result.final_response == "Hello from the mock"
     assert codex_responses.requests[-1].message_input_texts("user")[-1] == "say hi"
-    child = _environ_of(sdk_process(codex_sdk).pid)
-    assert child["CODEX_HOME"] == str(codex_home)
+    (server,) = codex_launch.processes  # codex itself (the SDK's child is the launch's relay)
+    assert _environ_of(server.pid)["CODEX_HOME"] == str(codex_home)
 
 
 @real
@@ -107,12 +108,14 @@ async def test_codex_async_sdk_runs_a_turn(sdk_binary, codex_async_sdk, codex_re
 def test_sdk_child_has_no_api_key_and_is_codex_itself(sdk_binary, codex_launch, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-reach-the-child")
     with open_codex(codex_launch) as codex:
-        proc = sdk_process(codex)
-        assert os.path.basename(os.readlink(f"/proc/{proc.pid}/exe")) == "codex"  # `env -u` exec'd codex
-        child = _environ_of(proc.pid)
+        proc = sdk_process(codex)  # the relay; codex itself is in codex_launch.processes
+        (server,) = codex_launch.processes
+        assert os.path.basename(os.readlink(f"/proc/{server.pid}/exe")) == "codex"
+        child = _environ_of(server.pid)
         assert "OPENAI_API_KEY" not in child and child["HOME"] == codex_launch.env["HOME"]
         assert codex.metadata.serverInfo is not None
     assert proc.returncode is not None  # reaped on exit
+    assert server.wait(10) is not None and not server.alive
 
 
 @real

@@ -1,0 +1,94 @@
+"""The relay behind ``CodexLaunch.executable`` vs a direct spawn of the same binary, side by side.
+
+1. JSON-RPC round trips on a running app-server: ``ROUND_TRIPS`` requests, each
+   sent after the previous answer arrived, by a bare stdlib client on a codex it
+   spawned directly vs the same client on ``launch.executable`` (the relay pumps
+   both directions and records the transcript). Two requests: an unknown method
+   (the binary answers at once: the transport alone) and ``thread/list`` (a real
+   request) (goal <= 1.10 each);
+2. spawn + ``initialize`` + close: the relay's start-up (a Python ``-I -S``
+   interpreter) on top of codex's own (goal <= 1.15).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+from codex_fixtures import CodexHome, CodexLaunch
+
+from benchmarks._common import BenchResult, interleaved
+
+ROUND_TRIPS = int(os.environ.get("BENCH_LAUNCH_ROUND_TRIPS", "300"))
+REPEAT = int(os.environ.get("BENCH_LAUNCH_REPEAT", "9"))
+_INIT = {"clientInfo": {"name": "bench", "version": "0"}}
+
+
+class _Client:
+    """A bare stdlib client library: spawn by path, one line per message."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env=env, cwd=cwd)
+        self.next_id = 0
+
+    def request(self, method: str, params: dict) -> dict:
+        rid, self.next_id = self.next_id, self.next_id + 1
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps({"id": rid, "method": method, "params": params}).encode() + b"\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            if msg.get("id") == rid and "method" not in msg:
+                return msg
+        raise RuntimeError("app-server exited")
+
+    def close(self) -> None:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.close()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+def _round_trips(client: _Client, method: str) -> None:
+    for _ in range(ROUND_TRIPS):
+        client.request(method, {})
+
+
+def _init_close(argv: list[str], env: dict[str, str], cwd: str) -> None:
+    client = _Client(argv, env, cwd)
+    client.request("initialize", _INIT)
+    client.close()
+
+
+def bench() -> list[BenchResult]:
+    """Round-trip latency and spawn cost through the relay, each against a direct spawn."""
+    results = []
+    with CodexHome(None) as home, CodexLaunch(home) as launch:
+        direct_argv = [str(launch.codex_bin), "app-server"]
+        relay_argv = [str(launch.executable), "app-server"]
+        _init_close(direct_argv, launch.env, str(launch.cwd))  # warm the home: both sides see a used one
+        direct = _Client(direct_argv, launch.env, str(launch.cwd))
+        relayed = _Client(relay_argv, dict(os.environ), str(launch.cwd))
+        try:
+            for client in (direct, relayed):
+                client.request("initialize", _INIT)
+            for method, label in (("bench/noSuchMethod", "unknown method (transport only)"), ("thread/list", "thread/list")):
+                ours, base = interleaved(lambda m=method: _round_trips(relayed, m), lambda m=method: _round_trips(direct, m), REPEAT)
+                results.append(BenchResult(
+                    f"launch relay: {ROUND_TRIPS} round trips, {label}", ours * 1e6 / ROUND_TRIPS, base * 1e6 / ROUND_TRIPS,
+                    "us/request", 1.10, note="launch.executable vs codex spawned directly, same client",
+                ))
+        finally:
+            direct.close()
+            relayed.close()
+        t0 = time.perf_counter()
+        ours, base = interleaved(lambda: _init_close(relay_argv, dict(os.environ), str(launch.cwd)),
+                                 lambda: _init_close(direct_argv, launch.env, str(launch.cwd)), REPEAT)
+        results.append(BenchResult(
+            "launch relay: spawn + initialize + close", ours * 1e3, base * 1e3, "ms", 1.15,
+            note=f"relay start-up on top of codex's ({time.perf_counter() - t0:.1f} s measured)",
+        ))
+    return results
