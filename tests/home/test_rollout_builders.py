@@ -61,7 +61,8 @@ def kinds(path) -> list[str]:
 
 
 def test_preview_only_fake_is_an_unanswered_turn(home):
-    tid = create_fake_rollout(home, created_at=CREATED, preview="Hi there", cwd="/work", codex_version="0.163.0")
+    tid = create_fake_rollout(home, created_at=CREATED, preview="Hi there", cwd="/work", codex_version="0.163.0",
+                              history_mode="paginated")
     path = find_thread_path_by_id_str(home, tid)
     assert path == rollout_path(home, CREATED, tid)
     local = datetime.fromtimestamp(EPOCH).strftime("%Y-%m-%dT%H-%M-%S")  # file names use local time, like the binary
@@ -74,7 +75,7 @@ def test_preview_only_fake_is_an_unanswered_turn(home):
     assert [r["ordinal"] for r in records] == list(range(len(records)))
     meta = records[0]["payload"]
     assert meta["id"] == meta["session_id"] == tid and meta["runtime_workspace_roots"] == ["/work"]
-    assert (meta["cwd"], meta["source"], meta["model_provider"], meta["cli_version"]) == ("/work", "vscode", "mock_provider", "0.0.0")
+    assert (meta["cwd"], meta["source"], meta["model_provider"], meta["cli_version"]) == ("/work", "vscode", "mock_provider", "0.163.0")
     assert meta["base_instructions"] is None and "git" not in meta
     user = records[7]["payload"]
     assert (user["role"], user["content"]) == ("user", [{"type": "input_text", "text": "Hi there"}])
@@ -86,7 +87,7 @@ def test_preview_only_fake_is_an_unanswered_turn(home):
 
 def test_explicit_turns_aborted_open_and_archived(home):
     tid = create_fake_rollout(
-        home, created_at=EPOCH, codex_version="0.163.0", archived=True, git={"commit_hash": "abc", "branch": "main"},
+        home, created_at=EPOCH, codex_version="0.163.0", history_mode="paginated", archived=True, git={"commit_hash": "abc", "branch": "main"},
         turns=["just asked", ("q", "a"), {"user": "stop", "aborted": True}, {"user": "open", "assistant": "partial",
                                                                             "complete": False, "turn_id": "t-open"}],
     )
@@ -145,7 +146,7 @@ def test_default_format_is_the_session_binary_or_the_bundled_one(home, request):
 
     tid = create_fake_rollout(home)
     written = read_rollout(find_thread_path_by_id_str(home, tid))
-    expected = rollout_formats.resolve_format(None)
+    expected = rollout_formats.resolve_format(None).with_history(None)
     assert [record_kind(r) for r in written] == [record_kind(r) for r in [expected.session_meta, *expected.first_turn_no_reply]]
     if not (request.config.getoption("--codex-bin") or os.environ.get("CODEX_BIN")):
         assert expected.key == tuple(int(x) for x in BUNDLED.split(".")[:2])
@@ -163,7 +164,7 @@ def test_filename_timestamp_is_independent_of_created_at(home):
 def test_text_elements_and_token_usage(home):
     turns = [FakeTurn("see @a.md", "ok", text_elements=[(4, 9, "@a.md")], usage={"input_tokens": 10, "output_tokens": 2}),
              FakeTurn("more", "fine", usage={"input_tokens": 5, "output_tokens": 1, "cached_input_tokens": 3})]
-    tid = create_fake_rollout(home, turns=turns, codex_version="0.163.0")
+    tid = create_fake_rollout(home, turns=turns, codex_version="0.163.0", history_mode="paginated")
     records = read_rollout(find_thread_path_by_id_str(home, tid))
     users = [r["payload"]["item"] for r in records if record_kind(r) == "event_msg/item_completed:UserMessage"]
     assert users[0]["content"][0]["text_elements"] == [{"byte_range": {"start": 4, "end": 9}, "placeholder": "@a.md"}]
@@ -183,7 +184,8 @@ def test_text_elements_and_token_usage(home):
 
 
 def test_appenders_continue_the_file(home):
-    tid = create_fake_rollout(home, created_at=CREATED, turns=[FakeTurn("q", "a", usage={"input_tokens": 4})], codex_version="0.163.0")
+    tid = create_fake_rollout(home, created_at=CREATED, turns=[FakeTurn("q", "a", usage={"input_tokens": 4})], codex_version="0.163.0",
+                              history_mode="paginated")
     path = find_thread_path_by_id_str(home, tid)
     before = len(read_rollout(path))
     turn = append_user_turn(path, "follow-up", assistant="answer", mtime="2025-01-06T00:00:00Z", codex_version="0.163.0",
@@ -208,7 +210,7 @@ def test_appenders_continue_the_file(home):
     assert rollout_record_kinds(old_path)[len(ONE_TURN_101):] == [
         "event_msg/task_started", "response_item/message", "event_msg/user_message", "turn_context", "event_msg/token_count",
         "event_msg/agent_message", "response_item/message", "event_msg/token_count", "event_msg/task_complete"]
-    real = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.171.0", cli_version="0.171.0")
+    real = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.171.0", history_mode="paginated")
     real_path = find_thread_path_by_id_str(home, real)
     append_user_turn(real_path, "again")  # a known cli_version names the format
     assert "account_scoped" in read_rollout(real_path)[0]["payload"] and rollout_record_kinds(real_path)[-1] == "event_msg/task_complete"
@@ -220,7 +222,7 @@ def test_appenders_continue_the_file(home):
 def test_single_record_builders():
     tid = str(uuid.uuid4())
     meta = session_meta_record(tid, timestamp=0, source={"subagent": "review"}, forked_from_id="x", model_provider=None,
-                               codex_version="0.163.0")
+                               codex_version="0.163.0", history_mode="paginated")
     assert meta["timestamp"] == "1970-01-01T00:00:00.000Z" and meta["payload"]["forked_from_id"] == "x"
     assert meta["payload"]["source"] == {"subagent": "review"} and meta["payload"]["model_provider"] is None
     assert meta["payload"]["history_mode"] == "paginated" and meta["ordinal"] == 0
@@ -246,7 +248,7 @@ def test_single_record_builders():
     assert item["payload"]["content"] == [{"type": "output_text", "text": "done", "annotations": []}]
     assert item["payload"]["id"] == "msg-1" and event["payload"]["type"] == "agent_message"
     assert FakeTurn.coerce(("u", "a")) == FakeTurn("u", "a") and FakeTurn.coerce(("u", None)) == FakeTurn("u")
-    standalone = FakeTurn("u", "a").records(0, thread_id=tid, codex_version="0.163.0")
+    standalone = FakeTurn("u", "a").records(0, thread_id=tid, codex_version="0.163.0", history_mode="paginated")
     assert [record_kind(r) for r in standalone] == [*NEXT_163, *REPLY_163, *USAGE_163, "event_msg/task_complete"]
 
 
@@ -307,3 +309,45 @@ def test_append_records_mtime_true_means_now(home):
     assert os.stat(path).st_mtime == pytest.approx(EPOCH)
     append_records(path, [], mtime=True)
     assert os.stat(path).st_mtime > EPOCH + 3600 and os.stat(path).st_mtime <= time.time() + 1
+
+
+LEGACY_163 = ["session_meta", "event_msg/task_started", "response_item/message", "response_item/message", "world_state",
+              "turn_context", "event_msg/thread_settings_applied", "response_item/message", "event_msg/user_message",
+              "event_msg/agent_message", "response_item/message", "token_usage_record", "event_msg/token_count",
+              "event_msg/task_complete"]
+"""What 0.163 writes for a thread started with ``historyMode: "legacy"`` (the binary serves it from the file)."""
+
+
+@pytest.mark.parametrize("version", ["0.163.0", "0.171.0"])
+def test_default_fake_is_a_legacy_history_thread_as_the_binary_writes_one(home, version):
+    tid = create_fake_rollout(home, turns=[FakeTurn("see @a.md", "ok", text_elements=[(4, 9, "@a.md")]), ("more", "fine")],
+                              codex_version=version, created_at=CREATED)
+    path = find_thread_path_by_id_str(home, tid)
+    records = read_rollout(path)
+    assert [record_kind(r) for r in records][: len(LEGACY_163)] == LEGACY_163
+    assert all("ordinal" not in r for r in records)  # legacy threads carry no ordinals
+    meta = records[0]["payload"]
+    assert (meta["history_mode"], meta["cli_version"]) == ("legacy", version)  # cli_version follows codex_version
+    users = [r["payload"] for r in records if record_kind(r) == "event_msg/user_message"]
+    assert [u["message"] for u in users] == ["see @a.md", "more"]
+    assert users[0]["text_elements"] == [{"byte_range": {"start": 4, "end": 9}, "placeholder": "@a.md"}]
+    assert [r["payload"]["message"] for r in records if record_kind(r) == "event_msg/agent_message"] == ["ok", "fine"]
+    turn = append_user_turn(path, "third", assistant="yes")  # the file's own format and mode go on
+    tail = read_rollout(path)[len(records):]
+    assert "event_msg/user_message" in [record_kind(r) for r in tail] and all("ordinal" not in r for r in tail)
+    assert tail[0]["payload"]["turn_id"] == turn
+    assert create_fake_rollout(home, codex_version=version, cli_version="0.0.0") != tid  # upstream's value, when asked
+
+
+def test_history_mode_choice_and_bad_values(home):
+    tid = create_fake_rollout(home, codex_version="0.101.0", history_mode="legacy")  # 0.101's one format is legacy
+    assert "history_mode" not in read_rollout(find_thread_path_by_id_str(home, tid))[0]["payload"]
+    with pytest.raises(ValueError, match="codex 0.101.0 writes no paginated history"):
+        create_fake_rollout(home, codex_version="0.101.0", history_mode="paginated")
+    with pytest.raises(ValueError, match="history_mode is one of legacy, paginated"):
+        create_fake_rollout(home, codex_version="0.163.0", history_mode="pages")
+    tid = create_fake_rollout(home, codex_version="0.163.0", history_mode="paginated", turns=[("q", "a")])
+    path = find_thread_path_by_id_str(home, tid)
+    append_user_turn(path, "again", assistant="sure")  # a paginated file goes on paginated
+    tail = rollout_record_kinds(path)[-10:]
+    assert "event_msg/item_completed:AgentMessage" in tail and "event_msg/agent_message" not in tail
