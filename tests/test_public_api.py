@@ -72,3 +72,11 @@ def test_reliability_error_names_are_exported():
     assert RELIABILITY_NAMES <= set(codex_fixtures.__all__), RELIABILITY_NAMES - set(codex_fixtures.__all__)
     assert issubclass(codex_fixtures.BinaryProbeError, codex_fixtures.BinaryNotFoundError)
     assert issubclass(codex_fixtures.FileWriteError, OSError)
+
+
+HOME_STATE_NAMES = {"CodexState", "StateEditError", "create_state_database"}  # issue 17: the state's write path
+
+
+def test_home_state_names_are_exported():
+    assert HOME_STATE_NAMES <= set(codex_fixtures.__all__), HOME_STATE_NAMES - set(codex_fixtures.__all__)
+    assert issubclass(codex_fixtures.StateEditError, (codex_fixtures.CodexFixturesError, ValueError))
