@@ -179,6 +179,8 @@ def test_text_elements_and_token_usage(home):
         create_fake_rollout(home, turns=[FakeTurn("x", usage={"tokens": 1})])
     with pytest.raises(ValueError, match="an aborted turn has no assistant reply"):
         create_fake_rollout(home, turns=[FakeTurn("x", "y", aborted=True)])
+    with pytest.raises(ValueError, match="an aborted turn's token_count carries no usage"):
+        create_fake_rollout(home, turns=[FakeTurn("x", aborted=True, usage={"input_tokens": 1})])
     with pytest.raises(ValueError, match="text element needs 'byte_range'"):
         create_fake_rollout(home, turns=[FakeTurn("x", text_elements=[{"start": 0}])])
 
@@ -197,8 +199,10 @@ def test_appenders_continue_the_file(home):
     assert records[before]["payload"]["turn_id"] == turn and records[-1]["payload"]["last_agent_message"] == "answer"
     assert records[-2]["payload"]["info"]["total_token_usage"]["input_tokens"] == 5
     assert {r["payload"]["thread_id"] for r in records[before:] if "thread_id" in r["payload"]} == {tid}
-    appended = [turn_started_record("t2"), user_message_item_record("x", thread_id=tid, turn_id="t2", codex_version="0.163.0"),
-                agent_message_item_record("y", thread_id=tid, turn_id="t2", item_id="msg-9", codex_version="0.163.0"),
+    appended = [turn_started_record("t2"), user_message_item_record("x", thread_id=tid, turn_id="t2", codex_version="0.163.0",
+                                                                    history_mode="paginated"),
+                agent_message_item_record("y", thread_id=tid, turn_id="t2", item_id="msg-9", codex_version="0.163.0",
+                                          history_mode="paginated"),
                 token_count_record({"input_tokens": 2}, codex_version="0.163.0"), turn_complete_record("t2")]
     append_records(path, appended)
     records = read_rollout(path)
@@ -226,15 +230,19 @@ def test_single_record_builders():
     assert meta["timestamp"] == "1970-01-01T00:00:00.000Z" and meta["payload"]["forked_from_id"] == "x"
     assert meta["payload"]["source"] == {"subagent": "review"} and meta["payload"]["model_provider"] is None
     assert meta["payload"]["history_mode"] == "paginated" and meta["ordinal"] == 0
-    user = user_message_item_record("hi @f", thread_id=tid, turn_id="t", text_elements=[(3, 5)], codex_version="0.163.0")
+    user = user_message_item_record("hi @f", thread_id=tid, turn_id="t", text_elements=[(3, 5)], codex_version="0.163.0",
+                                    history_mode="paginated")
     assert "ordinal" not in user and user["payload"]["type"] == "item_completed"
     assert user["payload"]["item"]["content"][0]["text_elements"] == [{"byte_range": {"start": 3, "end": 5}, "placeholder": None}]
-    agent = agent_message_item_record("done", thread_id=tid, turn_id="t", codex_version="0.171.0")
+    agent = agent_message_item_record("done", thread_id=tid, turn_id="t", codex_version="0.171.0", history_mode="paginated")
     assert agent["payload"]["item"]["type"] == "AgentMessage" and agent["payload"]["turn_id"] == "t"
     assert agent_message_item_record("done", codex_version="0.101.0")["payload"] == {"type": "agent_message", "message": "done"}
     assert user_message_item_record("u", codex_version="0.101.0")["payload"]["type"] == "user_message"
     with pytest.raises(ValueError, match="pass thread_id= and turn_id="):
-        agent_message_item_record("done", codex_version="0.163.0")
+        agent_message_item_record("done", codex_version="0.163.0", history_mode="paginated")
+    legacy = agent_message_item_record("done", codex_version="0.163.0")["payload"]  # the default fake's history mode
+    assert legacy == {"type": "agent_message", "message": "done", "phase": None, "memory_citation": None}
+    assert user_message_item_record("u", codex_version="0.171.0")["payload"]["message"] == "u"
     count = token_count_record({"input_tokens": 7, "output_tokens": 1}, total_usage={"input_tokens": 70}, codex_version="0.163.0")
     info = count["payload"]["info"]
     assert info["last_token_usage"]["total_tokens"] == 8 and info["total_token_usage"]["total_tokens"] == 70
