@@ -74,7 +74,7 @@ def test_reliability_error_names_are_exported():
     assert issubclass(codex_fixtures.FileWriteError, OSError)
 
 
-HOME_STATE_NAMES = {"CodexState", "StateEditError", "create_state_database"}  # issue 17: the state's write path
+HOME_STATE_NAMES = {"CodexState", "StateEditError", "create_state_database", "project_history"}  # issue 17: the state's write path
 
 
 def test_home_state_names_are_exported():

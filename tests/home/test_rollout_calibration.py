@@ -226,3 +226,37 @@ def test_fake_is_served_like_the_thread_the_binary_wrote_for_the_same_turns(code
     assert [[i["type"] for i in t["items"]] for t in got["read"]] == [["userMessage", "agentMessage"], ["userMessage"],
                                                                       ["userMessage", "agentMessage"]]
     assert got["mode"] == ("legacy" if modes else None)
+
+
+def test_paginated_fake_projected_by_the_binary_is_served_like_a_new_thread(codex_home, codex_responses, codex_binary):
+    """``history_mode="paginated"`` (what a new thread writes): ``turns: []`` until the binary projects it.
+
+    :func:`project_history` has the binary write its own history rows (one resume per thread); the
+    fake is then served as a real new thread of the same turns (ids and clock values masked).
+    """
+    from codex_fixtures import project_history
+    from codex_fixtures.home.rollout_formats import resolve_format
+
+    if resolve_format(codex_binary).history_mode is None:
+        pytest.skip(f"codex {codex_binary.version} has no paginated history")
+    turns = [FakeTurn("hello", "Hi there"), FakeTurn("again", "Second reply")]
+    for turn in turns:
+        codex_responses.enqueue(create_final_assistant_message_sse_response(turn.assistant))
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        real_id = app.start_thread(timeout=T)["id"]
+        for turn in turns:
+            app.run_turn(real_id, turn.user, timeout=T)
+        real = wait_for_finished_turns(codex_home, real_id, len(turns), T)
+    fake = fake_of(codex_home, real, turns, codex_binary)
+    fake_id, path = fake[0]["payload"]["id"], find_thread_path_by_id_str(codex_home, fake[0]["payload"]["id"])
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        assert app.request("thread/read", {"threadId": fake_id, "includeTurns": True}, timeout=T)["thread"]["turns"] == []
+    mtime = path.stat().st_mtime
+    assert project_history(codex_home, codex_bin=codex_binary.path) == [fake_id]  # the real thread is projected already
+    assert path.stat().st_mtime == mtime and project_history(codex_home, codex_bin=codex_binary.path) == []
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        want, got = served(app, real_id, codex_binary), served(app, fake_id, codex_binary)
+    assert got == want and got["mode"] == "paginated"
