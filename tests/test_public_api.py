@@ -85,3 +85,11 @@ PARITY_NAMES = {  # issue 19: replies matched by content, params checked against
 def test_parity_names_are_exported():
     assert PARITY_NAMES <= set(codex_fixtures.__all__), PARITY_NAMES - set(codex_fixtures.__all__)
     assert issubclass(codex_fixtures.ParamsSchemaError, (codex_fixtures.CodexFixturesError, ValueError))
+
+
+HOME_STATE_NAMES = {"CodexState", "StateEditError", "create_state_database", "project_history"}  # issue 17: the state's write path
+
+
+def test_home_state_names_are_exported():
+    assert HOME_STATE_NAMES <= set(codex_fixtures.__all__), HOME_STATE_NAMES - set(codex_fixtures.__all__)
+    assert issubclass(codex_fixtures.StateEditError, (codex_fixtures.CodexFixturesError, ValueError))

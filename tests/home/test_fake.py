@@ -145,8 +145,13 @@ def test_add_rollout_writes_the_format_the_home_was_made_for(tmp_path):
     home = FakeCodexHome(tmp_path / "old", codex_version="0.101.0")
     old = rollout_record_kinds(home.find(home.add_rollout(turns=[("q", "a")])))
     assert "event_msg/user_message" in old and "event_msg/item_completed:UserMessage" not in old
-    new = rollout_record_kinds(home.find(home.add_rollout(turns=[("q", "a")], codex_version="0.171.0")))
+    new = rollout_record_kinds(home.find(home.add_rollout(turns=[("q", "a")], codex_version="0.171.0", history_mode="paginated")))
     assert "event_msg/item_completed:UserMessage" in new
+    served = home.find(home.add_rollout(turns=[("q", "a")], codex_version="0.171.0"))  # legacy history: served from the file
+    assert "event_msg/item_completed:UserMessage" not in rollout_record_kinds(served)
+    assert read_rollout(served)[0]["payload"]["history_mode"] == "legacy"
+    paginated = FakeCodexHome(tmp_path / "pages", codex_version="0.163.0", history_mode="paginated")
+    assert read_rollout(paginated.find(paginated.add_rollout()))[0]["payload"]["history_mode"] == "paginated"
 
 
 def test_archive_moves_all_files_of_a_thread_or_none(fake_home):

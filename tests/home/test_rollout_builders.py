@@ -61,7 +61,8 @@ def kinds(path) -> list[str]:
 
 
 def test_preview_only_fake_is_an_unanswered_turn(home):
-    tid = create_fake_rollout(home, created_at=CREATED, preview="Hi there", cwd="/work", codex_version="0.163.0")
+    tid = create_fake_rollout(home, created_at=CREATED, preview="Hi there", cwd="/work", codex_version="0.163.0",
+                              history_mode="paginated")
     path = find_thread_path_by_id_str(home, tid)
     assert path == rollout_path(home, CREATED, tid)
     local = datetime.fromtimestamp(EPOCH).strftime("%Y-%m-%dT%H-%M-%S")  # file names use local time, like the binary
@@ -74,7 +75,7 @@ def test_preview_only_fake_is_an_unanswered_turn(home):
     assert [r["ordinal"] for r in records] == list(range(len(records)))
     meta = records[0]["payload"]
     assert meta["id"] == meta["session_id"] == tid and meta["runtime_workspace_roots"] == ["/work"]
-    assert (meta["cwd"], meta["source"], meta["model_provider"], meta["cli_version"]) == ("/work", "vscode", "mock_provider", "0.0.0")
+    assert (meta["cwd"], meta["source"], meta["model_provider"], meta["cli_version"]) == ("/work", "vscode", "mock_provider", "0.163.0")
     assert meta["base_instructions"] is None and "git" not in meta
     user = records[7]["payload"]
     assert (user["role"], user["content"]) == ("user", [{"type": "input_text", "text": "Hi there"}])
@@ -86,7 +87,7 @@ def test_preview_only_fake_is_an_unanswered_turn(home):
 
 def test_explicit_turns_aborted_open_and_archived(home):
     tid = create_fake_rollout(
-        home, created_at=EPOCH, codex_version="0.163.0", archived=True, git={"commit_hash": "abc", "branch": "main"},
+        home, created_at=EPOCH, codex_version="0.163.0", history_mode="paginated", archived=True, git={"commit_hash": "abc", "branch": "main"},
         turns=["just asked", ("q", "a"), {"user": "stop", "aborted": True}, {"user": "open", "assistant": "partial",
                                                                             "complete": False, "turn_id": "t-open"}],
     )
@@ -145,7 +146,7 @@ def test_default_format_is_the_session_binary_or_the_bundled_one(home, request):
 
     tid = create_fake_rollout(home)
     written = read_rollout(find_thread_path_by_id_str(home, tid))
-    expected = rollout_formats.resolve_format(None)
+    expected = rollout_formats.resolve_format(None).with_history(None)
     assert [record_kind(r) for r in written] == [record_kind(r) for r in [expected.session_meta, *expected.first_turn_no_reply]]
     if not (request.config.getoption("--codex-bin") or os.environ.get("CODEX_BIN")):
         assert expected.key == tuple(int(x) for x in BUNDLED.split(".")[:2])
@@ -163,7 +164,7 @@ def test_filename_timestamp_is_independent_of_created_at(home):
 def test_text_elements_and_token_usage(home):
     turns = [FakeTurn("see @a.md", "ok", text_elements=[(4, 9, "@a.md")], usage={"input_tokens": 10, "output_tokens": 2}),
              FakeTurn("more", "fine", usage={"input_tokens": 5, "output_tokens": 1, "cached_input_tokens": 3})]
-    tid = create_fake_rollout(home, turns=turns, codex_version="0.163.0")
+    tid = create_fake_rollout(home, turns=turns, codex_version="0.163.0", history_mode="paginated")
     records = read_rollout(find_thread_path_by_id_str(home, tid))
     users = [r["payload"]["item"] for r in records if record_kind(r) == "event_msg/item_completed:UserMessage"]
     assert users[0]["content"][0]["text_elements"] == [{"byte_range": {"start": 4, "end": 9}, "placeholder": "@a.md"}]
@@ -178,12 +179,15 @@ def test_text_elements_and_token_usage(home):
         create_fake_rollout(home, turns=[FakeTurn("x", usage={"tokens": 1})])
     with pytest.raises(ValueError, match="an aborted turn has no assistant reply"):
         create_fake_rollout(home, turns=[FakeTurn("x", "y", aborted=True)])
+    with pytest.raises(ValueError, match="an aborted turn's token_count carries no usage"):
+        create_fake_rollout(home, turns=[FakeTurn("x", aborted=True, usage={"input_tokens": 1})])
     with pytest.raises(ValueError, match="text element needs 'byte_range'"):
         create_fake_rollout(home, turns=[FakeTurn("x", text_elements=[{"start": 0}])])
 
 
 def test_appenders_continue_the_file(home):
-    tid = create_fake_rollout(home, created_at=CREATED, turns=[FakeTurn("q", "a", usage={"input_tokens": 4})], codex_version="0.163.0")
+    tid = create_fake_rollout(home, created_at=CREATED, turns=[FakeTurn("q", "a", usage={"input_tokens": 4})], codex_version="0.163.0",
+                              history_mode="paginated")
     path = find_thread_path_by_id_str(home, tid)
     before = len(read_rollout(path))
     turn = append_user_turn(path, "follow-up", assistant="answer", mtime="2025-01-06T00:00:00Z", codex_version="0.163.0",
@@ -195,8 +199,10 @@ def test_appenders_continue_the_file(home):
     assert records[before]["payload"]["turn_id"] == turn and records[-1]["payload"]["last_agent_message"] == "answer"
     assert records[-2]["payload"]["info"]["total_token_usage"]["input_tokens"] == 5
     assert {r["payload"]["thread_id"] for r in records[before:] if "thread_id" in r["payload"]} == {tid}
-    appended = [turn_started_record("t2"), user_message_item_record("x", thread_id=tid, turn_id="t2", codex_version="0.163.0"),
-                agent_message_item_record("y", thread_id=tid, turn_id="t2", item_id="msg-9", codex_version="0.163.0"),
+    appended = [turn_started_record("t2"), user_message_item_record("x", thread_id=tid, turn_id="t2", codex_version="0.163.0",
+                                                                    history_mode="paginated"),
+                agent_message_item_record("y", thread_id=tid, turn_id="t2", item_id="msg-9", codex_version="0.163.0",
+                                          history_mode="paginated"),
                 token_count_record({"input_tokens": 2}, codex_version="0.163.0"), turn_complete_record("t2")]
     append_records(path, appended)
     records = read_rollout(path)
@@ -208,7 +214,7 @@ def test_appenders_continue_the_file(home):
     assert rollout_record_kinds(old_path)[len(ONE_TURN_101):] == [
         "event_msg/task_started", "response_item/message", "event_msg/user_message", "turn_context", "event_msg/token_count",
         "event_msg/agent_message", "response_item/message", "event_msg/token_count", "event_msg/task_complete"]
-    real = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.171.0", cli_version="0.171.0")
+    real = create_fake_rollout(home, turns=[("q", "a")], codex_version="0.171.0", history_mode="paginated")
     real_path = find_thread_path_by_id_str(home, real)
     append_user_turn(real_path, "again")  # a known cli_version names the format
     assert "account_scoped" in read_rollout(real_path)[0]["payload"] and rollout_record_kinds(real_path)[-1] == "event_msg/task_complete"
@@ -220,19 +226,23 @@ def test_appenders_continue_the_file(home):
 def test_single_record_builders():
     tid = str(uuid.uuid4())
     meta = session_meta_record(tid, timestamp=0, source={"subagent": "review"}, forked_from_id="x", model_provider=None,
-                               codex_version="0.163.0")
+                               codex_version="0.163.0", history_mode="paginated")
     assert meta["timestamp"] == "1970-01-01T00:00:00.000Z" and meta["payload"]["forked_from_id"] == "x"
     assert meta["payload"]["source"] == {"subagent": "review"} and meta["payload"]["model_provider"] is None
     assert meta["payload"]["history_mode"] == "paginated" and meta["ordinal"] == 0
-    user = user_message_item_record("hi @f", thread_id=tid, turn_id="t", text_elements=[(3, 5)], codex_version="0.163.0")
+    user = user_message_item_record("hi @f", thread_id=tid, turn_id="t", text_elements=[(3, 5)], codex_version="0.163.0",
+                                    history_mode="paginated")
     assert "ordinal" not in user and user["payload"]["type"] == "item_completed"
     assert user["payload"]["item"]["content"][0]["text_elements"] == [{"byte_range": {"start": 3, "end": 5}, "placeholder": None}]
-    agent = agent_message_item_record("done", thread_id=tid, turn_id="t", codex_version="0.171.0")
+    agent = agent_message_item_record("done", thread_id=tid, turn_id="t", codex_version="0.171.0", history_mode="paginated")
     assert agent["payload"]["item"]["type"] == "AgentMessage" and agent["payload"]["turn_id"] == "t"
     assert agent_message_item_record("done", codex_version="0.101.0")["payload"] == {"type": "agent_message", "message": "done"}
     assert user_message_item_record("u", codex_version="0.101.0")["payload"]["type"] == "user_message"
     with pytest.raises(ValueError, match="pass thread_id= and turn_id="):
-        agent_message_item_record("done", codex_version="0.163.0")
+        agent_message_item_record("done", codex_version="0.163.0", history_mode="paginated")
+    legacy = agent_message_item_record("done", codex_version="0.163.0")["payload"]  # the default fake's history mode
+    assert legacy == {"type": "agent_message", "message": "done", "phase": None, "memory_citation": None}
+    assert user_message_item_record("u", codex_version="0.171.0")["payload"]["message"] == "u"
     count = token_count_record({"input_tokens": 7, "output_tokens": 1}, total_usage={"input_tokens": 70}, codex_version="0.163.0")
     info = count["payload"]["info"]
     assert info["last_token_usage"]["total_tokens"] == 8 and info["total_token_usage"]["total_tokens"] == 70
@@ -246,7 +256,7 @@ def test_single_record_builders():
     assert item["payload"]["content"] == [{"type": "output_text", "text": "done", "annotations": []}]
     assert item["payload"]["id"] == "msg-1" and event["payload"]["type"] == "agent_message"
     assert FakeTurn.coerce(("u", "a")) == FakeTurn("u", "a") and FakeTurn.coerce(("u", None)) == FakeTurn("u")
-    standalone = FakeTurn("u", "a").records(0, thread_id=tid, codex_version="0.163.0")
+    standalone = FakeTurn("u", "a").records(0, thread_id=tid, codex_version="0.163.0", history_mode="paginated")
     assert [record_kind(r) for r in standalone] == [*NEXT_163, *REPLY_163, *USAGE_163, "event_msg/task_complete"]
 
 
@@ -307,3 +317,45 @@ def test_append_records_mtime_true_means_now(home):
     assert os.stat(path).st_mtime == pytest.approx(EPOCH)
     append_records(path, [], mtime=True)
     assert os.stat(path).st_mtime > EPOCH + 3600 and os.stat(path).st_mtime <= time.time() + 1
+
+
+LEGACY_163 = ["session_meta", "event_msg/task_started", "response_item/message", "response_item/message", "world_state",
+              "turn_context", "event_msg/thread_settings_applied", "response_item/message", "event_msg/user_message",
+              "event_msg/agent_message", "response_item/message", "token_usage_record", "event_msg/token_count",
+              "event_msg/task_complete"]
+"""What 0.163 writes for a thread started with ``historyMode: "legacy"`` (the binary serves it from the file)."""
+
+
+@pytest.mark.parametrize("version", ["0.163.0", "0.171.0"])
+def test_default_fake_is_a_legacy_history_thread_as_the_binary_writes_one(home, version):
+    tid = create_fake_rollout(home, turns=[FakeTurn("see @a.md", "ok", text_elements=[(4, 9, "@a.md")]), ("more", "fine")],
+                              codex_version=version, created_at=CREATED)
+    path = find_thread_path_by_id_str(home, tid)
+    records = read_rollout(path)
+    assert [record_kind(r) for r in records][: len(LEGACY_163)] == LEGACY_163
+    assert all("ordinal" not in r for r in records)  # legacy threads carry no ordinals
+    meta = records[0]["payload"]
+    assert (meta["history_mode"], meta["cli_version"]) == ("legacy", version)  # cli_version follows codex_version
+    users = [r["payload"] for r in records if record_kind(r) == "event_msg/user_message"]
+    assert [u["message"] for u in users] == ["see @a.md", "more"]
+    assert users[0]["text_elements"] == [{"byte_range": {"start": 4, "end": 9}, "placeholder": "@a.md"}]
+    assert [r["payload"]["message"] for r in records if record_kind(r) == "event_msg/agent_message"] == ["ok", "fine"]
+    turn = append_user_turn(path, "third", assistant="yes")  # the file's own format and mode go on
+    tail = read_rollout(path)[len(records):]
+    assert "event_msg/user_message" in [record_kind(r) for r in tail] and all("ordinal" not in r for r in tail)
+    assert tail[0]["payload"]["turn_id"] == turn
+    assert create_fake_rollout(home, codex_version=version, cli_version="0.0.0") != tid  # upstream's value, when asked
+
+
+def test_history_mode_choice_and_bad_values(home):
+    tid = create_fake_rollout(home, codex_version="0.101.0", history_mode="legacy")  # 0.101's one format is legacy
+    assert "history_mode" not in read_rollout(find_thread_path_by_id_str(home, tid))[0]["payload"]
+    with pytest.raises(ValueError, match="codex 0.101.0 writes no paginated history"):
+        create_fake_rollout(home, codex_version="0.101.0", history_mode="paginated")
+    with pytest.raises(ValueError, match="history_mode is one of legacy, paginated"):
+        create_fake_rollout(home, codex_version="0.163.0", history_mode="pages")
+    tid = create_fake_rollout(home, codex_version="0.163.0", history_mode="paginated", turns=[("q", "a")])
+    path = find_thread_path_by_id_str(home, tid)
+    append_user_turn(path, "again", assistant="sure")  # a paginated file goes on paginated
+    tail = rollout_record_kinds(path)[-10:]
+    assert "event_msg/item_completed:AgentMessage" in tail and "event_msg/agent_message" not in tail

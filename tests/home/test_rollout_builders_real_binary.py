@@ -1,8 +1,9 @@
 """Fidelity: the real binary lists, reads, resumes, continues, archives and unarchives fake rollouts.
 
 The fakes are in the format of the binary under test (``--codex-bin``, else the bundled
-one). Observed with 0.163.0 and 0.171.0: a paginated rollout (``history_mode:
-paginated``, what they write) shows no turns in ``thread/read`` until ``thread/resume``
+one): on 0.163+ legacy-history threads, which ``thread/read`` serves with their turns at
+once. Observed with 0.163.0 and 0.171.0: a paginated rollout (``history_mode:
+paginated``, what a new thread writes) shows no turns in ``thread/read`` until ``thread/resume``
 has built the thread's history database from it - the same for a rollout the binary
 wrote, copied into a fresh home; an open turn is reported ``interrupted``;
 ``thread/list`` hides other providers unless ``modelProviders`` is given, and hides
@@ -22,6 +23,7 @@ from codex_fixtures import (
     find_thread_path_by_id_str,
     read_rollout,
 )
+from codex_fixtures.home.rollout_formats import resolve_format
 
 pytestmark = pytest.mark.codex_binary
 
@@ -70,8 +72,10 @@ def exercise(app: AppServerProcess, home: Path, ids: dict[str, str], server: Moc
     assert set(default) == {ids["plain"], ids["turns"], ids["open"], ids["git"]}  # provider filter hides "other"
     assert [t["preview"] for t in listed(app)] == ["with git", "open q", "first q", "Hello plain"]  # newest first
     plain = default[ids["plain"]]
+    written = read_rollout(find_thread_path_by_id_str(home, ids["plain"]))[0]["payload"]["cli_version"]
     assert (plain["createdAt"], plain["updatedAt"], plain["modelProvider"], plain["cliVersion"], plain["source"]) == (
-        T0, T0, "mock_provider", "0.0.0", "vscode")
+        T0, T0, "mock_provider", written, "vscode")
+    assert written == resolve_format(".".join(map(str, version))).version  # cli_version follows the format written
     assert plain.get("status", {"type": "notLoaded"}) == {"type": "notLoaded"} and plain["path"]  # 0.101 has no status == str(find_thread_path_by_id_str(home, ids["plain"]))
     assert default[ids["git"]]["gitInfo"] == {"sha": "abc123", "branch": "main", "originUrl": "https://example.invalid/r.git"}
     assert default[ids["git"]]["source"] == "cli"

@@ -12,6 +12,8 @@ fixtures/codex_fixtures/home/format_data``.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from codex_fixtures import (
     FakeTurn,
     create_fake_rollout,
     create_final_assistant_message_sse_response,
+    ev_completed,
+    ev_response_created,
     find_thread_path_by_id_str,
     read_rollout,
 )
@@ -43,9 +47,10 @@ def item_types(thread: dict) -> list[tuple[str, list[str]]]:
 
 
 def fake_of(home: Path, real: list[dict], turns: list[FakeTurn], binary) -> list[dict]:
-    """A fake of the real thread's turns in the same home (same cwd); returns its records."""
+    """A fake of the real thread's turns in the same home (same cwd, same history mode); returns its records."""
     cwd = real[0]["payload"]["cwd"]
-    tid = create_fake_rollout(home, turns=turns, cwd=cwd, codex_version=binary)
+    tid = create_fake_rollout(home, turns=turns, cwd=cwd, codex_version=binary,
+                              history_mode=real[0]["payload"].get("history_mode"))
     return read_rollout(find_thread_path_by_id_str(home, tid))
 
 
@@ -171,3 +176,87 @@ def test_packaged_format_is_what_the_binary_writes_today(codex_binary):
     aborted, want = skeleton(fresh["rollouts"]["aborted"]), skeleton(data["rollouts"]["aborted"])
     assert aborted in (want, [r for i, r in enumerate(want) if i != len(want) - 3]), "aborted"
     assert fresh["text_element_example"] == data["text_element_example"]
+    if "legacy_rollouts" in data or "legacy_rollouts" in fresh:  # what the binary writes for a legacy-history thread
+        for name in ("two_turns", "no_reply"):
+            assert skeleton(fresh["legacy_rollouts"][name]) == skeleton(data["legacy_rollouts"][name]), f"legacy {name}"
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def served(app: AppServerProcess, tid: str, binary) -> dict:
+    """What the binary serves of a thread (read with turns, every turns/list view, resume), ids and clock values masked."""
+    read = app.request("thread/read", {"threadId": tid, "includeTurns": True}, timeout=T)["thread"]
+    views = ("full", "summary", "notLoaded") if binary.has_method("thread/turns/list") else ()  # 0.101 has none
+    pages = {view: app.request("thread/turns/list", {"threadId": tid, "itemsView": view, "sortDirection": "asc"},
+                               timeout=T)["data"] for view in views}
+    resumed = app.request("thread/resume", {"threadId": tid}, timeout=T)["thread"]
+    text = json.dumps({"read": read["turns"], "list": pages, "resume": resumed["turns"], "mode": read.get("historyMode"),
+                       "preview": read["preview"]}, sort_keys=True)
+    text = _UUID.sub("<id>", text)
+    text = re.sub(r'"(startedAt|completedAt|durationMs|startedAtMs|completedAtMs)": \d+', r'"\1": 0', text)
+    return json.loads(re.sub(r'"id": "(item-\d+|msg[-_][0-9a-z]+)"', '"id": "<item>"', text))
+
+
+def test_fake_is_served_like_the_thread_the_binary_wrote_for_the_same_turns(codex_home, codex_responses, codex_binary):
+    """The default fake against a real thread of the same history mode, through what the binary serves.
+
+    0.163+: a real thread started with ``historyMode: "legacy"``; 0.101 (no modes): a plain one. Same record
+    kinds and keys, and the same turns, items, statuses, views and resume history (ids and times masked).
+    """
+    from codex_fixtures.home.rollout_formats import resolve_format
+
+    modes = resolve_format(codex_binary).history_mode is not None
+    turns = [FakeTurn("hello", "Hi there"), FakeTurn("say nothing"), FakeTurn("again", "Second reply")]
+    for turn in turns:
+        codex_responses.enqueue(create_final_assistant_message_sse_response(turn.assistant) if turn.assistant
+                                else [ev_response_created("r"), ev_completed("r")])
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        real_id = app.start_thread({"historyMode": "legacy"} if modes else None, timeout=T)["id"]
+        for turn in turns:
+            assert app.run_turn(real_id, turn.user, timeout=T)["status"] == "completed"
+        real = wait_for_finished_turns(codex_home, real_id, len(turns), T)
+    fake = fake_of(codex_home, real, turns, codex_binary)
+    assert shape(fake) == shape(real)
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:  # both not loaded: served from the home
+        app.initialize()
+        want, got = served(app, real_id, codex_binary), served(app, fake[0]["payload"]["id"], codex_binary)
+    assert got == want
+    assert [[i["type"] for i in t["items"]] for t in got["read"]] == [["userMessage", "agentMessage"], ["userMessage"],
+                                                                      ["userMessage", "agentMessage"]]
+    assert got["mode"] == ("legacy" if modes else None)
+
+
+def test_paginated_fake_projected_by_the_binary_is_served_like_a_new_thread(codex_home, codex_responses, codex_binary):
+    """``history_mode="paginated"`` (what a new thread writes): ``turns: []`` until the binary projects it.
+
+    :func:`project_history` has the binary write its own history rows (one resume per thread); the
+    fake is then served as a real new thread of the same turns (ids and clock values masked).
+    """
+    from codex_fixtures import project_history
+    from codex_fixtures.home.rollout_formats import resolve_format
+
+    if resolve_format(codex_binary).history_mode is None:
+        pytest.skip(f"codex {codex_binary.version} has no paginated history")
+    turns = [FakeTurn("hello", "Hi there"), FakeTurn("again", "Second reply")]
+    for turn in turns:
+        codex_responses.enqueue(create_final_assistant_message_sse_response(turn.assistant))
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        real_id = app.start_thread(timeout=T)["id"]
+        for turn in turns:
+            app.run_turn(real_id, turn.user, timeout=T)
+        real = wait_for_finished_turns(codex_home, real_id, len(turns), T)
+    fake = fake_of(codex_home, real, turns, codex_binary)
+    fake_id, path = fake[0]["payload"]["id"], find_thread_path_by_id_str(codex_home, fake[0]["payload"]["id"])
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        assert app.request("thread/read", {"threadId": fake_id, "includeTurns": True}, timeout=T)["thread"]["turns"] == []
+    mtime = path.stat().st_mtime
+    assert project_history(codex_home, codex_bin=codex_binary.path) == [fake_id]  # the real thread is projected already
+    assert path.stat().st_mtime == mtime and project_history(codex_home, codex_bin=codex_binary.path) == []
+    with AppServerProcess(codex_home, codex_bin=codex_binary.path) as app:
+        app.initialize()
+        want, got = served(app, real_id, codex_binary), served(app, fake_id, codex_binary)
+    assert got == want and got["mode"] == "paginated"

@@ -49,10 +49,10 @@ def test_session_default_follows_codex_bin(pytester, old_codex, monkeypatch, res
 
         def test_default(codex_fake_home):
             kinds = rollout_record_kinds(codex_fake_home.find(codex_fake_home.add_rollout()))
-            assert "event_msg/user_message" in kinds  # what 0.101 writes
+            assert "event_msg/user_message" in kinds and "world_state" not in kinds  # what 0.101 writes
     """)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--codex-bin", str(old_codex))
-    result.assert_outcomes(passed=1)  # without the plugin's default the bundled format (0.163 kinds) fails it
+    result.assert_outcomes(passed=1)  # without the plugin's default the bundled format (0.163: world_state) fails it
 
 
 def test_an_inner_session_gives_back_the_outer_sessions_default(pytester, old_codex, monkeypatch, restore_default):
