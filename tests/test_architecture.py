@@ -6,7 +6,9 @@ module of the package, and checked against the rule of DESIGN.md:
 
 * ``mock`` imports nothing of the package but ``errors``;
 * ``home`` imports ``errors`` and itself; ``appserver`` imports ``errors``, itself and ``home``;
-* ``repro`` may import ``appserver``, ``home`` and ``mock``;
+* ``homebuild`` (homes the binary wrote) imports ``appserver``, ``home``, ``mock`` and ``errors``;
+  nothing below it (``mock``, ``home``, ``appserver``) imports it;
+* ``repro`` may import ``appserver``, ``home``, ``mock`` and ``homebuild``;
 * ``plugin`` / ``_plugin_support`` / ``__init__`` sit on top; nothing imports the plugin;
 * ``codex_magics`` imports ``codex_fixtures``, never the other way.
 """
@@ -21,16 +23,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "fixtures" / "codex_fixtures"
 MAGICS = ROOT / "kernel_ext" / "codex_magics"
-WINGS = ("mock", "appserver", "home", "repro")
+WINGS = ("mock", "appserver", "home", "homebuild", "repro")
 ALLOWED = {  # wing -> wings (and top-level modules) it may import
     "errors": set(),
     "mock": {"errors"},
     "home": {"errors"},
     "appserver": {"errors", "home"},
-    "repro": {"errors", "mock", "appserver", "home"},
+    "homebuild": {"errors", "mock", "appserver", "home"},
+    "repro": {"errors", "mock", "appserver", "home", "homebuild"},
     "_plugin_support": {"errors", "mock", "appserver", "home"},
-    "plugin": {"errors", "mock", "appserver", "home", "repro", "_plugin_support"},
-    "__init__": {"errors", "mock", "appserver", "home", "repro"},
+    "plugin": {"errors", "mock", "appserver", "home", "homebuild", "repro", "_plugin_support"},
+    "__init__": {"errors", "mock", "appserver", "home", "homebuild", "repro"},
 }
 
 
@@ -144,3 +147,12 @@ def test_only_the_plugin_imports_pytest() -> None:
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
         assert not names & {"pytest", "_pytest"}, f"{path.relative_to(ROOT)} imports pytest"
+
+
+def test_homebuild_sits_above_appserver_home_and_mock() -> None:
+    """The home builder drives the binary (appserver, mock, home); nothing below it knows it exists."""
+    drive = GRAPH["codex_fixtures.homebuild.drive"]
+    assert {"codex_fixtures.appserver.driver", "codex_fixtures.mock.loopback"} <= drive
+    below = [m for m in GRAPH if wing_of(m) in ("mock", "home", "appserver", "errors")]
+    for module in below:
+        assert not any(wing_of(t) == "homebuild" for t in GRAPH[module]), f"{module} imports the home builder"

@@ -30,6 +30,7 @@ DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "create_request_user_input_sse_response", "ev_update_plan_call", "ev_custom_tool_call", "ev_apply_patch_custom_tool_call",
     "ServerRequestRecord",
 }
+DESIGN_NAMES |= {"HomeSpec", "SpecTurn", "build_home", "BuiltHome"}  # issue 17: homes the binary wrote
 
 
 def test_all_is_unique_and_importable():
