@@ -77,3 +77,54 @@ def test_build_home_refuses_a_non_empty_target_and_a_non_spec(tmp_path: Path) ->
         build_home(HomeSpec(), tmp_path / "full", cache=HomeCache(tmp_path / "cache"))
     with pytest.raises(ValueError, match="build_home takes a HomeSpec, not dict"):
         build_home({}, cache=HomeCache(tmp_path / "cache"))  # type: ignore[arg-type]
+
+
+@pytest.mark.codex_binary
+def test_a_real_build_that_fails_half_way_leaves_nothing_and_names_the_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                              request: pytest.FixtureRequest) -> None:
+    from codex_fixtures.homebuild import drive
+    from codex_fixtures.homebuild.drive import HomeBuildError
+
+    real_run_turn = drive._run_turn
+
+    def second_thread_fails(app, server, thread, thread_id, n, turn):  # the binary has written thread 0 by now
+        if thread.index == 1:
+            raise HomeBuildError(f"{thread.label}: turn {n} ended 'failed': injected")
+        return real_run_turn(app, server, thread, thread_id, n, turn)
+
+    monkeypatch.setattr(drive, "_run_turn", second_thread_fails)
+    spec = HomeSpec()
+    spec.thread(turns=[("hi", "hello")])
+    spec.thread(turns=[("second", "never")], name="second")
+    cache = HomeCache(tmp_path / "cache")
+    with pytest.raises(HomeBuildError, match=r"^thread 1 'second': turn 0 ended 'failed': injected$"):
+        build_home(spec, tmp_path / "home", codex_bin=request.config.getoption("--codex-bin") or None, cache=cache)
+    assert cache.entries() == []
+    assert [p.name for p in cache.root.iterdir() if not p.name.endswith(".lock")] == []
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_cwd_that_is_not_a_directory_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from codex_fixtures.homebuild.drive import HomeBuildError
+
+    spec = HomeSpec()
+    spec.thread(turns=[("hi", "hello")], cwd=str(tmp_path / "missing"), name="work")
+    with pytest.raises(HomeBuildError, match=r"^thread 0 'work': cwd .*missing is not a directory$"):
+        build_home(spec, cache=HomeCache(tmp_path / "cache"))
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_ref_declared_after_the_build_is_refused(tmp_path: Path) -> None:
+    from codex_fixtures import BuiltHome
+    from codex_fixtures.homebuild.spec import HomeSpecError
+
+    spec = HomeSpec()
+    first = spec.thread()
+    built = BuiltHome(path=tmp_path, spec=spec, codex_bin=tmp_path, thread_ids=("t0",), turn_ids=((),), from_cache=False,
+                      build_s=0.0, copy_s=0.0)
+    later = spec.thread()
+    assert built.id(first) == "t0"
+    with pytest.raises(HomeSpecError, match="thread 1: declared after this home was built"):
+        built.id(later)
+    with pytest.raises(HomeSpecError, match="not a thread of this HomeSpec"):
+        built.id(HomeSpec().thread())
