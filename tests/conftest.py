@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,18 @@ def real_codex(request: pytest.FixtureRequest) -> Path | None:
     if path is None:
         pytest.skip(f"codex {request.param} is not in the fetch cache (codex-repro --codex-version {request.param} fetches it)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _built_homes_cache_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Homes built from a HomeSpec during the suite go to this run's temp dir, not the user's cache."""
+    from codex_fixtures.homebuild.cache import CACHE_ENV
+
+    if os.environ.get(CACHE_ENV):
+        yield
+        return
+    os.environ[CACHE_ENV] = str(tmp_path_factory.getbasetemp() / "built-homes")
+    try:
+        yield
+    finally:
+        os.environ.pop(CACHE_ENV, None)

@@ -6,7 +6,9 @@ module of the package, and checked against the rule of DESIGN.md:
 
 * ``mock`` imports nothing of the package but ``errors``;
 * ``home`` imports ``errors`` and itself; ``appserver`` imports ``errors``, itself and ``home``;
-* ``repro`` may import ``appserver``, ``home`` and ``mock``;
+* ``homebuild`` (homes the binary wrote) imports ``appserver``, ``home``, ``mock`` and ``errors``;
+  nothing below it (``mock``, ``home``, ``appserver``) imports it;
+* ``repro`` may import ``appserver``, ``home``, ``mock`` and ``homebuild``;
 * ``plugin`` / ``_plugin_support`` / ``__init__`` sit on top; nothing imports the plugin;
 * ``codex_magics`` imports ``codex_fixtures``, never the other way;
 * no committed symlink points outside the tree (``git ls-files -s`` mode 120000, resolved).
@@ -23,16 +25,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "fixtures" / "codex_fixtures"
 MAGICS = ROOT / "kernel_ext" / "codex_magics"
-WINGS = ("mock", "appserver", "home", "repro")
+WINGS = ("mock", "appserver", "home", "homebuild", "repro")
 ALLOWED = {  # wing -> wings (and top-level modules) it may import
     "errors": set(),
     "mock": {"errors"},
     "home": {"errors"},
     "appserver": {"errors", "home"},
-    "repro": {"errors", "mock", "appserver", "home"},
+    "homebuild": {"errors", "mock", "appserver", "home"},
+    "repro": {"errors", "mock", "appserver", "home", "homebuild"},
     "_plugin_support": {"errors", "mock", "appserver", "home"},
-    "plugin": {"errors", "mock", "appserver", "home", "repro", "_plugin_support"},
-    "__init__": {"errors", "mock", "appserver", "home", "repro"},
+    "plugin": {"errors", "mock", "appserver", "home", "homebuild", "repro", "_plugin_support"},
+    "__init__": {"errors", "mock", "appserver", "home", "homebuild", "repro"},
 }
 
 
@@ -203,3 +206,12 @@ def test_the_symlink_check_can_fail(tmp_path: Path) -> None:
     os.symlink("file", tmp_path / "sub" / "inside")  # relative, stays inside
     subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True, timeout=60)
     assert links_leaving_the_tree(tmp_path) == ["codex -> /tmp/elsewhere/codex", "sub/climbs -> ../../up"]
+
+
+def test_homebuild_sits_above_appserver_home_and_mock() -> None:
+    """The home builder drives the binary (appserver, mock, home); nothing below it knows it exists."""
+    drive = GRAPH["codex_fixtures.homebuild.drive"]
+    assert {"codex_fixtures.appserver.driver", "codex_fixtures.mock.loopback"} <= drive
+    below = [m for m in GRAPH if wing_of(m) in ("mock", "home", "appserver", "errors")]
+    for module in below:
+        assert not any(wing_of(t) == "homebuild" for t in GRAPH[module]), f"{module} imports the home builder"

@@ -31,6 +31,7 @@ DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "create_request_user_input_sse_response", "ev_update_plan_call", "ev_custom_tool_call", "ev_apply_patch_custom_tool_call",
     "ServerRequestRecord",
 }
+DESIGN_NAMES |= {"HomeSpec", "SpecTurn", "build_home", "BuiltHome"}  # issue 17: homes the binary wrote
 
 DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
 
