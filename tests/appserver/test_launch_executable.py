@@ -205,10 +205,11 @@ def test_a_websocket_listen_is_recorded_without_a_transcript(codex_launch):
 
 @real
 def test_a_library_that_takes_a_url_connects_to_the_drivers_websocket_server(codex_home):
-    # what exists now: AppServerProcess(transport="websocket").websocket_url, no token on loopback
-    # (NOTE for merge: with app.websocket_token the library must send it; see README)
+    # the library gets the URL and the token (sent as a bearer header); without the token it is refused
     with AppServerProcess(codex_home, transport="websocket") as app:
-        client = UrlClient(app.websocket_url)
+        with pytest.raises(Exception, match="401"):
+            UrlClient(app.websocket_url)
+        client = UrlClient(app.websocket_url, headers=app.websocket_headers())
         try:
             answer = client.request("initialize", {"clientInfo": {"name": "url_client", "version": "1"}})
             assert answer["result"]["userAgent"].startswith("url_client/")

@@ -20,11 +20,11 @@ BAD = [
 ]
 
 
-def raw_get(uri: str, path: str) -> bytes:
-    """The raw response bytes of ``GET path`` (httpx would parse away what we look for)."""
-    host, port = uri.removeprefix("http://").split(":")
+def raw_get(server: MockResponsesServer, path: str) -> bytes:
+    """The raw response bytes of ``GET path`` below the mock's secret prefix (httpx would parse away what we look for)."""
+    host, port = server.origin.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"GET /{server.path_prefix.strip('/')}{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
@@ -58,7 +58,7 @@ def test_no_header_is_injected_into_a_response():
         with pytest.raises(ValueError, match="header injection"):
             server.route("GET", "/x", body="ok", headers=INJECTED)
         server.route("GET", "/x", body="ok", headers={"x-a": "1\tand a tab"})
-        raw = raw_get(server.uri, "/x")
+        raw = raw_get(server, "/x")
         assert b"set-cookie" not in raw.lower()
         assert b"x-a: 1\tand a tab\r\n" in raw
         server.check()
@@ -67,5 +67,5 @@ def test_no_header_is_injected_into_a_response():
 def test_good_headers_are_served_as_given():
     with MockResponsesServer() as server:
         server.route("GET", "/x", body="ok", headers={"Retry-After": "1", "X-Latin": "caf\u00e9"})
-        raw = raw_get(server.uri, "/x")
+        raw = raw_get(server, "/x")
         assert b"retry-after: 1\r\n" in raw and "x-latin: caf\u00e9\r\n".encode("latin-1") in raw

@@ -146,7 +146,7 @@ def test_per_test_view_resets_scripts_and_checks(tmp_path):
         mock = shared.mock(reply="own")
         mocks = [(mock, "own")]
         begin_test(mocks, responses=["a"])
-        with pytest.raises(MockResponsesCheckError, match=r"shared mock http://127\.0\.0\.1:\d+: 1 scripted reply never requested"):
+        with pytest.raises(MockResponsesCheckError, match=r"shared mock http://127\.0\.0\.1:\d+/\S+: 1 scripted reply never requested"):
             check_test(mocks)
         begin_test(mocks)
         check_test(mocks)  # the unused reply of the previous test is gone
