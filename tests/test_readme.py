@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -31,9 +32,13 @@ def test_readme_pytest_example(pytester, kind, code):
 
 @pytest.mark.parametrize(("kind", "code"), [b for b in BLOCKS if b[0] == "python"])
 def test_readme_python_example(tmp_path, kind, code):
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    scratch = tmp_path / "tmp"  # the example's TMPDIR: what it leaves there, it would leave in the user's /tmp
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
+    assert sorted(p.name for p in scratch.iterdir()) == [], "the example leaves temp files behind"
 
 
 def test_readme_codex_repro_commands_parse():
