@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from pathlib import Path
 
 import pytest
+from bounded import run_bounded
 from codex_fixtures import (
     RolloutFormatError,
     create_fake_rollout,
@@ -47,25 +47,6 @@ def plant(home: Path, kind: str) -> Path:
     elif kind == "dangling-symlink":
         path.symlink_to(path.parent / "gone.jsonl")
     return path
-
-
-def run_bounded(fn, timeout: float = 10.0):
-    """Run ``fn`` in a daemon thread; fail (instead of hanging the suite) if it does not return in time."""
-    out: dict = {}
-
-    def target():
-        try:
-            out["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001
-            out["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), f"{fn} did not return within {timeout}s (blocked on a non-regular file?)"
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 # ------------------------------------------------------------------ read_rollout

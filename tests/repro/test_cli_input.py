@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+from bounded import run_bounded
 from codex_fixtures.repro import cli
 
 GOOD = {
@@ -105,27 +106,6 @@ def test_the_shape_check_accepts_what_run_writes(tmp_path):
 
 
 # ----------------------------------------------------------------------------- issue 18, 7 and 9
-def bounded(fn, timeout: float = 20.0):
-    """Run ``fn`` in a daemon thread; fail instead of hanging (a FIFO) or growing without limit (/dev/zero)."""
-    import threading
-
-    out: dict = {}
-
-    def target():
-        try:
-            out["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001
-            out["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), f"{fn} did not return within {timeout}s"
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
-
-
 @pytest.mark.parametrize("kind", ["char-device", "fifo", "directory"])
 def test_a_baseline_that_is_not_a_regular_file_is_refused_before_opening(capsys, tmp_path, no_binary, kind):
     import os
@@ -133,7 +113,7 @@ def test_a_baseline_that_is_not_a_regular_file_is_refused_before_opening(capsys,
     path = {"char-device": "/dev/zero", "fifo": str(tmp_path / "fifo"), "directory": str(tmp_path)}[kind]
     if kind == "fifo":
         os.mkfifo(path)
-    assert bounded(lambda: cli.main(["check", path, "--quiet"])) == 2
+    assert run_bounded(lambda: cli.main(["check", path, "--quiet"])) == 2
     line = one_line_error(capsys)
     what = {"char-device": "a character device", "fifo": "a FIFO", "directory": "a directory"}[kind]
     assert f"cannot read baseline {path}: not a regular file ({what})" in line, line
@@ -148,7 +128,7 @@ def test_a_baseline_over_the_size_limit_is_refused_unread(capsys, tmp_path, no_b
     base = tmp_path / "huge.json"
     base.write_text(json.dumps(GOOD))
     os.truncate(base, MAX_BASELINE_BYTES + 1)  # sparse
-    assert bounded(lambda: cli.main(["check", str(base), "--quiet"])) == 2
+    assert run_bounded(lambda: cli.main(["check", str(base), "--quiet"])) == 2
     assert f"over MAX_BASELINE_BYTES={MAX_BASELINE_BYTES}" in one_line_error(capsys)
 
 
