@@ -12,6 +12,7 @@ import json
 
 import pytest
 from codex_fixtures import Gate, ev_completed, ev_response_created
+from codex_fixtures.appserver.api_schema import catalog_for
 from codex_fixtures.mock.matching import body_contains, header_is, when
 from codex_fixtures.mock.sse import ev_assistant_message, ev_function_call, sse
 
@@ -20,6 +21,15 @@ pytestmark = pytest.mark.codex_binary
 ANSWER_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"], "additionalProperties": False}
 ANALYTICS = "/backend-api/codex/analytics-events/events"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+def needs(binary, method: str, param: str | None = None) -> None:
+    """Skip unless the binary's own schema has ``method`` (and its ``param``): ports are keyed by capability."""
+    catalog = catalog_for(binary)
+    if not catalog.has(method):
+        pytest.skip(f"codex {binary.version} has no {method}")
+    if param is not None and param not in {p.name for p in catalog.params(method)}:
+        pytest.skip(f"codex {binary.version}: {method} has no param {param!r}")
 
 
 def text(prompt: str) -> list[dict]:
@@ -84,7 +94,8 @@ def test_turn_start_accepts_local_image_input(codex_app_server, codex_responses,
 
 # turn_steer.rs: turn_steer_requires_active_turn (the analytics event is waited for by its body)
 @pytest.mark.codex(auth="chatgpt", responses=[])
-def test_turn_steer_requires_active_turn(codex_app_server, codex_responses):
+def test_turn_steer_requires_active_turn(codex_binary, codex_app_server, codex_responses):
+    needs(codex_binary, "turn/steer", "clientUserMessageId")
     events = codex_responses.route("POST", ANALYTICS, json={})
     app = codex_app_server
     thread = app.start_thread({"model": "mock-model"})
@@ -99,7 +110,8 @@ def test_turn_steer_requires_active_turn(codex_app_server, codex_responses):
 
 # turn_steer.rs: turn_steer_returns_active_turn_id (a Gate holds the turn open instead of `sleep 2`)
 @pytest.mark.codex(auth="chatgpt", responses=[])
-def test_turn_steer_returns_active_turn_id(codex_app_server, codex_responses):
+def test_turn_steer_returns_active_turn_id(codex_binary, codex_app_server, codex_responses):
+    needs(codex_binary, "turn/steer", "clientUserMessageId")
     gate = Gate(after=1)
     codex_responses.enqueue("first answer", gate=gate)
     codex_responses.enqueue("after the steer", match=body_contains("steer now"))
@@ -122,7 +134,8 @@ def test_turn_steer_returns_active_turn_id(codex_app_server, codex_responses):
 
 
 # thread_metadata_update.rs: thread_metadata_update_patches_git_branch_and_returns_updated_thread
-def test_thread_metadata_update_patches_git_branch(codex_app_server):
+def test_thread_metadata_update_patches_git_branch(codex_binary, codex_app_server):
+    needs(codex_binary, "thread/metadata/update")
     app = codex_app_server
     thread = app.start_thread({"model": "mock-model"})
     updated = app.request("thread/metadata/update", {"threadId": thread["id"], "gitInfo": {"branch": "feature/sidebar-pr"}})["thread"]
@@ -134,7 +147,8 @@ def test_thread_metadata_update_patches_git_branch(codex_app_server):
 
 
 # thread_metadata_update.rs: thread_metadata_update_rejects_empty_git_info_patch / _rejects_ephemeral_thread
-def test_thread_metadata_update_rejections(codex_app_server):
+def test_thread_metadata_update_rejections(codex_binary, codex_app_server):
+    needs(codex_binary, "thread/metadata/update")
     app = codex_app_server
     thread = app.start_thread({"model": "mock-model"})
     rid = app.send_request("thread/metadata/update", {"threadId": thread["id"], "gitInfo": {}})
@@ -160,7 +174,9 @@ SPAWN_ARGS = json.dumps({"message": "child: say done"})
         ev_response_created("resp-parent-2"), ev_assistant_message("msg-parent-2", "parent done"), ev_completed("resp-parent-2")])),
     when(body_contains("spawn-call-1") & ~header_is("x-openai-subagent", "collab_spawn"), "parent done again", required=False),
 ])
-def test_parent_and_subagent_requests_carry_identity_headers(codex_app_server, codex_responses):
+def test_parent_and_subagent_requests_carry_identity_headers(codex_binary, codex_app_server, codex_responses):
+    if codex_binary.version_tuple[:2] < (0, 163):  # its schema knows spawnAgent items, but its requests offer no spawn_agent tool
+        pytest.skip(f"codex {codex_binary.version} offers no multi_agent_v1.spawn_agent tool by default (measured on 0.101.0)")
     app = codex_app_server
     thread = app.start_thread({"model": "mock-model"})
     done = app.start_turn_and_wait_for_completion({"threadId": thread["id"], "input": text("spawn a subagent and report")}, 60)
