@@ -8,7 +8,9 @@ reported as met or not, never enforced in ``make test``.
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,3 +68,45 @@ def interleaved(ours: Callable[[], object], baseline: Callable[[], object], repe
             fn()
             sink.append(time.perf_counter() - t0)
     return statistics.median(a), statistics.median(b)
+
+
+class LineClient:
+    """A bare stdlib client library, the baseline of the driver and launch benchmarks: spawn, one line per message."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        """Start ``argv`` with pipes (stderr dropped)."""
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env=env, cwd=cwd)
+        self.next_id = 0
+
+    def call(self, method: str, params: dict) -> dict:
+        """Send a request; the whole reply message (result or error)."""
+        rid, self.next_id = self.next_id, self.next_id + 1
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps({"id": rid, "method": method, "params": params}).encode() + b"\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            if msg.get("id") == rid and "method" not in msg:
+                return msg
+        raise RuntimeError("app-server exited")
+
+    def request(self, method: str, params: dict) -> dict:
+        """Send a request; its result (an error reply raises)."""
+        msg = self.call(method, params)
+        if "error" in msg:
+            raise RuntimeError(msg["error"])
+        return msg["result"]
+
+    def notify(self, method: str) -> None:
+        """Send a notification."""
+        assert self.proc.stdin
+        self.proc.stdin.write(json.dumps({"method": method}).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        """Close stdin and wait for the process (10 s)."""
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.close()
+        self.proc.wait(10)
+        self.proc.stdout.close()

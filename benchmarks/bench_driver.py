@@ -17,10 +17,8 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,45 +27,14 @@ from pathlib import Path
 from codex_fixtures import AppServerProcess, CodexHome, find_archived_thread_path_by_id_str, resolve_codex_bin
 from codex_fixtures import _plugin_support as support
 
-from benchmarks._common import BenchResult, interleaved
+from benchmarks._common import BenchResult, LineClient, interleaved
 
 REPEAT = int(os.environ.get("BENCH_DRIVER_REPEAT", "15"))
 _INIT = {"clientInfo": {"name": "bench", "title": None, "version": "0"}, "capabilities": {"experimentalApi": True}}
 
 
-class _BareClient:
-    """What someone would write with the stdlib only: Popen, write lines, read lines."""
-
-    def __init__(self, codex_bin: str, home: str, cwd: str) -> None:
-        env = dict(os.environ, CODEX_HOME=home, RUST_LOG="warn")
-        self.proc = subprocess.Popen([codex_bin, "app-server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-        self.next_id = 0
-
-    def request(self, method: str, params: dict) -> dict:
-        rid, self.next_id = self.next_id, self.next_id + 1
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(json.dumps({"id": rid, "method": method, "params": params}).encode() + b"\n")
-        self.proc.stdin.flush()
-        for line in self.proc.stdout:
-            msg = json.loads(line)
-            if msg.get("id") == rid and "method" not in msg:
-                if "error" in msg:
-                    raise RuntimeError(msg["error"])
-                return msg["result"]
-        raise RuntimeError("app-server exited")
-
-    def notify(self, method: str) -> None:
-        assert self.proc.stdin
-        self.proc.stdin.write(json.dumps({"method": method}).encode() + b"\n")
-        self.proc.stdin.flush()
-
-    def close(self) -> None:
-        assert self.proc.stdin
-        self.proc.stdin.close()
-        self.proc.wait(10)
-        assert self.proc.stdout
-        self.proc.stdout.close()
+def _BareClient(codex_bin: str, home: str, cwd: str) -> LineClient:  # noqa: N802 - what someone would write with the stdlib only
+    return LineClient([codex_bin, "app-server"], dict(os.environ, CODEX_HOME=home, RUST_LOG="warn"), cwd)
 
 
 def _bare_init(codex_bin: str, home: str, cwd: str) -> None:

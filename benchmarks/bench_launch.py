@@ -12,54 +12,26 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
 
 from codex_fixtures import CodexHome, CodexLaunch
 
-from benchmarks._common import BenchResult, interleaved
+from benchmarks._common import BenchResult, LineClient, interleaved
 
 ROUND_TRIPS = int(os.environ.get("BENCH_LAUNCH_ROUND_TRIPS", "300"))
 REPEAT = int(os.environ.get("BENCH_LAUNCH_REPEAT", "9"))
 _INIT = {"clientInfo": {"name": "bench", "version": "0"}}
 
 
-class _Client:
-    """A bare stdlib client library: spawn by path, one line per message."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     env=env, cwd=cwd)
-        self.next_id = 0
-
-    def request(self, method: str, params: dict) -> dict:
-        rid, self.next_id = self.next_id, self.next_id + 1
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(json.dumps({"id": rid, "method": method, "params": params}).encode() + b"\n")
-        self.proc.stdin.flush()
-        for line in self.proc.stdout:
-            msg = json.loads(line)
-            if msg.get("id") == rid and "method" not in msg:
-                return msg
-        raise RuntimeError("app-server exited")
-
-    def close(self) -> None:
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.close()
-        self.proc.wait(10)
-        self.proc.stdout.close()
-
-
-def _round_trips(client: _Client, method: str) -> None:
+def _round_trips(client: LineClient, method: str) -> None:
     for _ in range(ROUND_TRIPS):
-        client.request(method, {})
+        client.call(method, {})
 
 
 def _init_close(argv: list[str], env: dict[str, str], cwd: str) -> None:
-    client = _Client(argv, env, cwd)
-    client.request("initialize", _INIT)
+    client = LineClient(argv, env, cwd)
+    client.call("initialize", _INIT)
     client.close()
 
 
@@ -70,11 +42,11 @@ def bench() -> list[BenchResult]:
         direct_argv = [str(launch.codex_bin), "app-server"]
         relay_argv = [str(launch.executable), "app-server"]
         _init_close(direct_argv, launch.env, str(launch.cwd))  # warm the home: both sides see a used one
-        direct = _Client(direct_argv, launch.env, str(launch.cwd))
-        relayed = _Client(relay_argv, dict(os.environ), str(launch.cwd))
+        direct = LineClient(direct_argv, launch.env, str(launch.cwd))
+        relayed = LineClient(relay_argv, dict(os.environ), str(launch.cwd))
         try:
             for client in (direct, relayed):
-                client.request("initialize", _INIT)
+                client.call("initialize", _INIT)
             for method, label in (("bench/noSuchMethod", "unknown method (transport only)"), ("thread/list", "thread/list")):
                 ours, base = interleaved(lambda m=method: _round_trips(relayed, m), lambda m=method: _round_trips(direct, m), REPEAT)
                 results.append(BenchResult(
