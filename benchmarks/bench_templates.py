@@ -39,7 +39,7 @@ from pathlib import Path
 
 from codex_fixtures import AppServerFactory, CodexHome, codex_binary_info, resolve_codex_bin
 from codex_fixtures import _plugin_support as support
-from codex_fixtures.home import template as tpl
+from codex_fixtures.home import filecopy
 from codex_fixtures.home.template import INSTALLATION_ID, STORE, Template
 from codex_fixtures.repro.scenarios import DEFAULT_JOBS, SCENARIOS, run_scenarios
 
@@ -197,7 +197,7 @@ def _t4(codex_bin: str) -> BenchResult:
         ours * ms, base * ms, "ms", 3.0,
         note=f"median of {REPEAT_FILL}, interleaved, only the fill timed; CPU {statistics.median(cpu['ours']) * ms:.1f} "
              f"vs {statistics.median(cpu['baseline']) * ms:.1f} ms; {len(template.dirs)} dirs; copies are clones where "
-             f"the filesystem has them (this one: {'no' if tpl._NO_CLONE else 'yes'})")
+             f"the filesystem has them (this one: {'no' if filecopy._NO_CLONE else 'yes'})")
 
 
 def bench() -> list[BenchResult]:

@@ -233,18 +233,6 @@ def test_a_template_that_lost_a_file_is_dropped_and_made_again(tmp_path, binary)
         store.clear()
 
 
-def test_a_copy_is_a_file_of_its_own_with_the_same_mode(tmp_path):
-    """A clone where the filesystem has one, else (ext4, tmpfs) a plain copy: never the same inode."""
-    src = tmp_path / "run.sh"
-    src.write_text("#!/bin/sh\n")
-    src.chmod(0o755)
-    tpl._clone_or_copy(str(src), str(tmp_path / "copy.sh"))
-    assert (tmp_path / "copy.sh").read_text() == "#!/bin/sh\n" and ((tmp_path / "copy.sh").stat().st_mode & 0o777) == 0o755
-    assert (tmp_path / "copy.sh").stat().st_ino != src.stat().st_ino
-    with pytest.raises(FileExistsError):
-        tpl._clone_or_copy(str(src), str(tmp_path / "copy.sh"))
-
-
 def test_concurrent_first_uses_build_once(tmp_path, binary):
     store = TemplateStore()
     calls: list[Path] = []
@@ -312,17 +300,3 @@ def test_template_dir_removed_at_exit_never_by_a_forked_child(tmp_path, binary):
     path_line, after = proc.stdout.splitlines()
     assert after == "after-child True"  # the child's exit left the parent's template alone
     assert not Path(path_line).exists() and not Path(path_line).parent.exists()  # the parent's exit removed it
-
-
-@pytest.mark.parametrize("refused", [(), ("copy_file_range",), ("copy_file_range", "sendfile")])
-def test_a_copy_falls_back_when_the_kernel_copies_are_refused(tmp_path, monkeypatch, refused):
-    data = os.urandom(3 << 20)
-    (tmp_path / "src").write_bytes(data)
-
-    def refuse(*args):
-        raise OSError(18, "Invalid cross-device link")
-
-    for name in refused:
-        monkeypatch.setattr(os, name, refuse)
-    tpl._clone_or_copy(str(tmp_path / "src"), str(tmp_path / "dst"))
-    assert (tmp_path / "dst").read_bytes() == data

@@ -128,3 +128,32 @@ def test_a_ref_declared_after_the_build_is_refused(tmp_path: Path) -> None:
         built.id(later)
     with pytest.raises(HomeSpecError, match="not a thread of this HomeSpec"):
         built.id(HomeSpec().thread())
+
+
+def test_no_copy_shares_a_file_with_the_cache_or_another_copy(tmp_path: Path) -> None:
+    """Issue 18.6 for built homes: a skill edited in one home changes neither the cache entry nor the next copy."""
+    from codex_fixtures.homebuild.cache import copy_home
+
+    src = tmp_path / "entry"
+    (src / "skills" / ".system" / "imagegen").mkdir(parents=True)
+    skill = src / "skills" / ".system" / "imagegen" / "SKILL.md"
+    skill.write_text("# imagegen\n")
+    (src / "sessions").mkdir()
+    rollout = src / "sessions" / "rollout.jsonl"
+    rollout.write_text("{}\n")
+    import os
+
+    os.utime(rollout, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    (src / "installation_id").write_text("11111111-1111-4111-8111-111111111111")
+    copy_home(src, tmp_path / "one")
+    copy_home(src, tmp_path / "two")
+    edited = tmp_path / "one" / "skills" / ".system" / "imagegen" / "SKILL.md"
+    edited.write_text("# changed by one home\n")
+    assert skill.read_text() == "# imagegen\n"
+    assert (tmp_path / "two" / "skills" / ".system" / "imagegen" / "SKILL.md").read_text() == "# imagegen\n"
+    for home in ("one", "two"):
+        files = [p for p in (tmp_path / home).rglob("*") if p.is_file()]
+        assert files and all(p.stat().st_nlink == 1 for p in files)
+        assert (tmp_path / home / "sessions" / "rollout.jsonl").stat().st_mtime_ns == 1_700_000_000_000_000_000
+    ids = {(tmp_path / h / "installation_id").read_text() for h in ("one", "two")} | {(src / "installation_id").read_text()}
+    assert len(ids) == 3
