@@ -91,6 +91,15 @@ class LineClient:
                 return msg
         raise RuntimeError("app-server exited")
 
+    def until(self, method: str) -> dict:
+        """Read messages until the notification ``method``; that notification."""
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            if msg.get("method") == method and "id" not in msg:
+                return msg
+        raise RuntimeError("app-server exited")
+
     def request(self, method: str, params: dict) -> dict:
         """Send a request; its result (an error reply raises)."""
         msg = self.call(method, params)

@@ -7,7 +7,10 @@
    (the binary answers at once: the transport alone) and ``thread/list`` (a real
    request) (goal <= 1.10 each);
 2. spawn + ``initialize`` + close: the relay's start-up (a Python ``-I -S``
-   interpreter) on top of codex's own (goal <= 1.15).
+   interpreter) on top of codex's own (goal <= 1.15);
+3. whole turns (``turn/start`` to ``turn/completed``, the model a loopback mock): what
+   a client library waits for in practice, with every notification of the turn
+   passing through the relay (goal <= 1.10).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import os
 import time
 
 from codex_fixtures import CodexHome, CodexLaunch
+from codex_fixtures.mock.loopback import create_mock_responses_server_repeating_assistant
 
 from benchmarks._common import BenchResult, LineClient, interleaved
 
 ROUND_TRIPS = int(os.environ.get("BENCH_LAUNCH_ROUND_TRIPS", "300"))
 REPEAT = int(os.environ.get("BENCH_LAUNCH_REPEAT", "9"))
+TURNS = int(os.environ.get("BENCH_LAUNCH_TURNS", "10"))
 _INIT = {"clientInfo": {"name": "bench", "version": "0"}}
 
 
@@ -33,6 +38,31 @@ def _init_close(argv: list[str], env: dict[str, str], cwd: str) -> None:
     client = LineClient(argv, env, cwd)
     client.call("initialize", _INIT)
     client.close()
+
+
+def _turns(client: LineClient, thread_id: str) -> None:
+    for _ in range(TURNS):
+        client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "hi", "text_elements": []}]})
+        client.until("turn/completed")
+
+
+def _bench_turns() -> BenchResult:
+    with create_mock_responses_server_repeating_assistant("hello") as server, CodexHome(server) as home, \
+            CodexLaunch(home) as launch:
+        direct = LineClient([str(launch.codex_bin), "app-server"], launch.env, str(launch.cwd))
+        relayed = LineClient([str(launch.executable), "app-server"], dict(os.environ), str(launch.cwd))
+        try:
+            threads = {}
+            for client in (direct, relayed):
+                client.call("initialize", _INIT)
+                threads[id(client)] = client.request("thread/start", {})["thread"]["id"]
+            ours, base = interleaved(lambda: _turns(relayed, threads[id(relayed)]),
+                                     lambda: _turns(direct, threads[id(direct)]), REPEAT)
+        finally:
+            direct.close()
+            relayed.close()
+    return BenchResult(f"launch relay: {TURNS} whole turns (turn/start to turn/completed)", ours * 1e3 / TURNS,
+                       base * 1e3 / TURNS, "ms/turn", 1.10, note="launch.executable vs codex spawned directly, same client")
 
 
 def bench() -> list[BenchResult]:
@@ -63,4 +93,5 @@ def bench() -> list[BenchResult]:
             "launch relay: spawn + initialize + close", ours * 1e3, base * 1e3, "ms", 1.15,
             note=f"relay start-up on top of codex's ({time.perf_counter() - t0:.1f} s measured)",
         ))
+    results.append(_bench_turns())
     return results
