@@ -20,6 +20,7 @@ from codex_fixtures.appserver.releases import (
     prune_cache,
     releases_between,
 )
+from codex_fixtures.homebuild.cache import CACHE_ENV, HomeCache
 from codex_fixtures.repro.cli import main
 
 
@@ -130,12 +131,14 @@ def fake_cache(root: Path, versions: dict[str, int]) -> Path:
 
 def test_cache_list_and_prune(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(fake_cache(tmp_path, {"0.10.0": 3000, "0.9.0": 1000, "0.11.0": 2000})))
+    monkeypatch.delenv(CACHE_ENV, raising=False)  # the built homes under XDG_CACHE_HOME, not the suite's own cache
     rc, out, _ = run_cli(capsys, "cache", "list")
     assert rc == 0
     rows = out.splitlines()
     assert rows[0].split() == ["version", "size", "path"]
     assert [r.split()[0] for r in rows[1:4]] == ["0.9.0", "0.10.0", "0.11.0"]  # by version number
-    assert rows[1].split()[1:3] == ["1.0", "kB"] and rows[-1] == "3 release(s), 6.0 kB"
+    assert rows[1].split()[1:3] == ["1.0", "kB"] and rows[-2] == "3 release(s), 6.0 kB"
+    assert rows[-1].startswith("built homes (build_home, replay): 0, 0 B in ")
     rc, out, _ = run_cli(capsys, "cache", "list", "--json")
     assert [e["version"] for e in json.loads(out)] == ["0.9.0", "0.10.0", "0.11.0"]
     rc, out, _ = run_cli(capsys, "cache", "prune", "--keep", "2")
@@ -174,3 +177,17 @@ def test_local_releases_serve_a_directory(tmp_path):
     with pytest.raises(ReleaseError, match="release directory not found"):
         LocalReleases(tmp_path / "nope")
     assert prune_cache(keep=5, cache_dir=tmp_path / "codex-threadkit" / "codex") == []
+
+
+def test_cache_prune_homes_removes_the_built_homes_only(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(fake_cache(tmp_path, {"0.10.0": 10})))
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    homes = HomeCache()
+    assert homes.root == tmp_path / "codex-threadkit" / "homes"
+    for key in ("k1", "k2"):
+        homes.get_or_build(key, lambda home: (home / "config.toml").write_text("x = 1\n") and {})
+    rc, out, _ = run_cli(capsys, "cache", "list")
+    assert rc == 0 and out.splitlines()[-1].startswith("built homes (build_home, replay): 2, ")
+    rc, out, _ = run_cli(capsys, "cache", "prune", "--homes")
+    assert rc == 0 and out.startswith("2 built home(s) removed") and homes.entries() == []
+    assert [e.version for e in cache_entries()] == ["0.10.0"]  # releases stay
