@@ -132,3 +132,39 @@ def test_an_ld_preload_clock_faker_cannot_reach_the_binary(timed_home) -> None:
     head = Path(binary.path).read_bytes()[:4096]
     assert head[:4] == b"\x7fELF"
     assert b"ld-linux" not in head and b"/lib/ld-musl" not in head, "a dynamic loader: a clock faker might work here"
+
+
+def test_a_creation_stamped_with_two_seconds_is_seen(tmp_path: Path) -> None:
+    """A thread/start that crosses a second: file name, session_meta and answer disagree, no shift fits them all."""
+    from codex_fixtures.homebuild.drive import creation_seconds
+
+    tid = "01a24cc4-801d-7d03-b74b-48dc8e2b25d0"
+    day = tmp_path / "sessions" / "2026" / "12" / "06"
+    day.mkdir(parents=True)
+    meta = {"timestamp": "2026-12-06T19:10:14.019Z", "type": "session_meta",
+            "payload": {"id": tid, "timestamp": "2026-12-06T19:10:14.001Z"}}
+    (day / f"rollout-2026-12-06T19-10-13-{tid}.jsonl").write_text(json.dumps(meta) + "\n")
+    second = ts(datetime(2026, 12, 6, 19, 10, 14, tzinfo=UTC))
+    assert creation_seconds(tmp_path, tid, second) == {second - 1, second}
+    (day / f"rollout-2026-12-06T19-10-13-{tid}.jsonl").rename(day / f"rollout-2026-12-06T19-10-14-{tid}.jsonl")
+    assert creation_seconds(tmp_path, tid, second) == {second}
+
+
+def test_a_drive_with_a_split_creation_is_driven_again_in_an_empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      codex_binary: CodexBinary) -> None:
+    from codex_fixtures.homebuild import build as build_mod
+
+    calls: list[list[str]] = []
+    real_split = build_mod.split_creations
+
+    def split_once(home: Path, result) -> list[str]:
+        calls.append(sorted(p.name for p in home.iterdir()))
+        return ["pretend"] if len(calls) == 1 else real_split(home, result)
+
+    monkeypatch.setattr(build_mod, "split_creations", split_once)
+    spec = HomeSpec()
+    ref = spec.thread(turns=[("hi", "hello")], started_at=T0)
+    built = build_home(spec, tmp_path / "home", codex_bin=codex_binary.path, cache=HomeCache(tmp_path / "cache"))
+    assert len(calls) == 2 and "sessions" in calls[0] and "sessions" in calls[1]
+    (path,) = [p for p in (built.path / "sessions").rglob("*.jsonl")]  # one thread: the first drive left nothing
+    assert path.name.startswith("rollout-2024-03-01T10-00-00-") and built.id(ref) in path.name
