@@ -156,3 +156,22 @@ def test_bisect_finds_where_a_replay_operation_changes(rollouts: dict[str, Path]
                "--bad", "1.8.0", "--releases", str(fake_releases)])
     out, err = capsys.readouterr()
     assert rc == 2 and err.count("\n") == 1 and "unknown replay operation 'archive-just-started'" in err
+
+
+def test_history_shows_where_replay_operations_change(rollouts: dict[str, Path], fake_releases: Path,
+                                                      capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_json = tmp_path / "history.json"
+    rc = main(["history", "archive", "read-turns", "--rollout", str(rollouts["notes"]), "--from", "1.3.0", "--to", "1.6.0",
+               "--releases", str(fake_releases), "--json", str(out_json)])
+    out, err = capsys.readouterr()
+    assert rc == 0, out + err
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:5]}
+    assert rows["1.4.0"] == ["DIFFERS", "ok"] and rows["1.5.0"] == ["ok", "ok"]  # archive refused up to 1.4.0
+    assert "archive: 1.4.0 -> 1.5.0: differs -> as-intended" in out and "read-turns:" not in out.split("changes:")[1]
+    doc = json.loads(out_json.read_text())
+    assert doc["rollout"] == str(rollouts["notes"])
+    assert [s["intended"] for s in doc["scenarios"]] == [OPERATIONS["archive"][0], OPERATIONS["read-turns"][0]]
+    rc = main(["history", "fork-everything", "--rollout", str(rollouts["notes"]), "--from", "1.3.0", "--to", "1.6.0",
+               "--releases", str(fake_releases)])
+    out, err = capsys.readouterr()
+    assert rc == 2 and err.count("\n") == 1 and "unknown replay operation 'fork-everything'" in err
