@@ -14,6 +14,11 @@ from codex_fixtures.mock.tool_calls import create_request_user_input_sse_respons
 pytestmark = pytest.mark.codex_binary
 
 HIGH_DEMAND = "We\u2019re currently experiencing high demand, which may cause temporary errors."
+
+
+def plain(message: str) -> str:
+    """``message`` with 0.101.0's straight apostrophe as the curly one later releases write."""
+    return message.replace("'", "\u2019")
 PLAN = {"mode": "plan", "settings": {"model": "mock-model", "reasoning_effort": None, "developer_instructions": None}}
 
 
@@ -32,7 +37,7 @@ def test_http_500_becomes_high_demand(codex_app_server, codex_responses):
     codex_responses.enqueue(None, status=500)
     done = turn(codex_app_server)
     assert done["status"] == "failed"
-    assert (done["error"]["message"], done["error"]["codexErrorInfo"]) == (HIGH_DEMAND, "internalServerError")
+    assert (plain(done["error"]["message"]), done["error"]["codexErrorInfo"]) == (HIGH_DEMAND, "internalServerError")
     assert errors(codex_app_server)[-1]["willRetry"] is False
 
 
@@ -41,7 +46,7 @@ def test_a_json_error_body_500_still_reads_high_demand_but_400_shows_the_body(co
     body = {"error": {"message": "custom boom from the test", "type": "invalid_request_error", "code": "bad_thing"}}
     codex_responses.enqueue(body, status=500)
     codex_responses.enqueue(body, status=400)
-    assert turn(codex_app_server)["error"]["message"] == HIGH_DEMAND
+    assert plain(turn(codex_app_server)["error"]["message"]) == HIGH_DEMAND
     shown = turn(codex_app_server)["error"]
     assert json.loads(shown["message"]) == body and shown["codexErrorInfo"] == "other"
 
@@ -81,8 +86,9 @@ def test_a_gate_holds_the_turn_until_released(codex_app_server, codex_responses)
     thread = app.start_thread()
     app.send_turn_start_request({"threadId": thread["id"], "input": [{"type": "text", "text": "hi"}]})
     assert gate.wait_reached(15)
-    status = app.request("thread/read", {"threadId": thread["id"]})["thread"]["status"]
-    assert status["type"] == "active"  # still running, the stream held open
+    status = app.request("thread/read", {"threadId": thread["id"]})["thread"].get("status")  # none on 0.101.0
+    assert status is None or status["type"] == "active"  # still running, the stream held open
+    assert not [m for m in app.transcript if '"method":"turn/completed"' in m]
     gate.release()
     done = app.read_stream_until_notification_message("turn/completed", 15)
     assert done.params["turn"]["status"] == "completed"

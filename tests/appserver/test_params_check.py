@@ -6,6 +6,7 @@ import pytest
 from codex_fixtures import AppServerFactory, AppServerProcess, AppServerTimeoutError, CodexHome, MockResponsesServer
 from codex_fixtures.appserver.api_schema import ParamsSchemaError
 from codex_fixtures.appserver.config_check import config_overrides, config_problem
+from codex_fixtures.appserver.websocket import supports_websocket_auth
 from codex_fixtures.errors import ConfigError
 from codex_fixtures.mock.tool_calls import create_request_user_input_sse_response
 from conftest import cached_codex
@@ -130,7 +131,9 @@ def test_the_timeout_hint_does_not_offer_approvals_for_user_input(codex_app_serv
     assert "(approvals= answers only approval requests)" in message and "or pass approvals=" not in message
 
 
-def test_further_websocket_clients_are_checked_too(codex_app_servers):
+def test_further_websocket_clients_are_checked_too(codex_app_servers, codex_binary):
+    if not supports_websocket_auth(codex_binary.path):
+        pytest.skip(f"codex {codex_binary.version} has no --ws-auth (websocket tests of this module need the token)")
     app = codex_app_servers(transport="websocket")
     conn = app.new_connection()
     conn.initialize()

@@ -22,6 +22,7 @@ from codex_fixtures import (
     create_exec_command_sse_response,
     create_final_assistant_message_sse_response,
 )
+from codex_fixtures.appserver.websocket import supports_websocket_auth
 
 pytestmark = [
     pytest.mark.codex_binary,
@@ -76,7 +77,9 @@ def test_accept_runs_the_command_in_the_threads_cwd(start_app, codex_responses) 
     assert output is not None and "Process exited with code 0" in output["output"]
 
 
-def test_approvals_answer_over_the_websocket_transport_too(start_app) -> None:
+def test_approvals_answer_over_the_websocket_transport_too(start_app, codex_binary) -> None:
+    if not supports_websocket_auth(codex_binary.path):
+        pytest.skip(f"codex {codex_binary.version} has no --ws-auth (websocket tests of this module need the token)")
     app = start_app("accept", transport="websocket")
     thread, turn = run(app)
     assert turn["status"] == "completed" and (Path(thread["cwd"]) / "marker.txt").is_file()
@@ -138,7 +141,9 @@ def test_v1_exec_command_approval_is_answered_in_its_own_words(start_app, codex_
     assert (app.cwd / "marker.txt").is_file()
 
 
-def test_approvals_answer_a_further_websocket_connection_too(start_app) -> None:
+def test_approvals_answer_a_further_websocket_connection_too(start_app, codex_binary) -> None:
+    if not supports_websocket_auth(codex_binary.path):
+        pytest.skip(f"codex {codex_binary.version} has no --ws-auth (websocket tests of this module need the token)")
     from codex_fixtures._plugin_support import failure_sections
 
     app = start_app("accept", transport="websocket")
