@@ -27,6 +27,16 @@ from codex_fixtures import (
 T = 10.0
 
 
+@pytest.fixture(autouse=True)
+def observed_on_0_163_and_later(request: pytest.FixtureRequest) -> None:
+    """These tests pin what 0.163.0 (and 0.171.0) do; 0.101.0 differs (no ``ephemeral`` field, ``thread/archive``
+    refuses a thread with no rollout yet): ``codex-repro run`` reports those differences, scenario by scenario."""
+    if "codex_app_server" in request.fixturenames:
+        binary = request.getfixturevalue("codex_binary")
+        if binary.version_tuple[:2] < (0, 163):
+            pytest.skip(f"pins 0.163+ behaviour; codex {binary.version} differs (see `codex-repro run`)")
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
