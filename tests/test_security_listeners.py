@@ -258,6 +258,19 @@ def test_a_chunked_body_over_the_bound_and_a_lying_length_are_refused():
         assert any("malformed Content-Length '1_0'" in p for p in server.problems)
 
 
+def test_an_absurd_chunk_size_is_413_with_a_bounded_message():
+    # fails on main (issue 25, item 9): 500 and a traceback (int->str digit limit) formatting the 413 message
+    with MockResponsesServer(max_body_bytes=1024) as server:
+        head = f"POST {server.path_prefix}/v1/responses HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(head.encode() + b"f" * 5000 + b"\r\nxx\r\n0\r\n\r\n")
+            answer = _read_to_eof(sock).decode()
+        assert answer.startswith("HTTP/1.1 413 ") and len(answer) < 2000
+        line = ("mock server: POST /v1/responses: request body over max_body_bytes=1024 "
+                "(chunked: a chunk size of 5000 hex digits) (answered 413)")
+        assert server.problems == [line] and server.requests == []
+
+
 def test_max_captured_bodies_keeps_the_last_n():
     import httpx
 

@@ -25,10 +25,11 @@ def test_the_fixtures_check_params_against_the_binary_schema(codex_app_server):
     thread = app.start_thread()
     with pytest.raises(ParamsSchemaError) as info:  # upstream's wire name is text_elements: the binary would ignore this one
         app.send_turn_start_request({"threadId": thread["id"], "input": text("hi", textElements=[])})
-    assert str(info.value) == "turn/start: unknown param 'input.0.textElements' (input.0 takes: text, text_elements, type)"
-    with pytest.raises(ParamsSchemaError, match=r"^turn/start: input.0.text must be a string, got 3$"):
+    assert str(info.value) == ("turn/start: unknown param 'input.0.textElements' (input.0, a TextUserInput, takes: text, text_elements, "
+                               "type); to send it anyway (a test of the server's own validation): send_raw_request() or check_params=False")
+    with pytest.raises(ParamsSchemaError, match=r"^turn/start: input.0.text must be a string, got 3; to send it anyway"):
         app.send_turn_start_request({"threadId": thread["id"], "input": [{"type": "text", "text": 3}]})
-    with pytest.raises(ParamsSchemaError, match=r"^thread/start: unknown param 'modle' \(params: .*model.*\)$"):
+    with pytest.raises(ParamsSchemaError, match=r"^thread/start: unknown param 'modle' \(params: .*model.*\); to send it anyway .*: send_raw_request\(\) or check_params=False$"):
         app.start_thread({"modle": "mock-model"})
     # experimental fields (the driver opts into the experimental API) and the right names pass
     rid = app.send_turn_start_request({"threadId": thread["id"], "input": text("hi", text_elements=[]), "collaborationMode": PLAN})

@@ -93,6 +93,22 @@ def test_waits_take_a_matcher():
             events.wait_for_calls(1, 0.2, match="nope")
 
 
+def test_a_matched_wait_names_the_bodies_it_dropped():
+    # fails on main (issue 25, item 7): the timeout said "2 of 4 matched" and nothing about the dropped bodies
+    import httpx
+
+    with MockResponsesServer(ResponsesScript(repeat="ok"), max_captured_bodies=2) as server:
+        for prompt in ("one", "one", "one", "one"):
+            httpx.post(server.uri + "/v1/responses", content=body(prompt))
+        with pytest.raises(TimeoutError) as info:
+            server.wait_for_requests(4, 0.2, match=prompt_contains("one"))
+        message = str(info.value)
+        assert "\n" not in message and "2 of 4 matched; 2 of the others had their bodies dropped (max_captured_bodies)" in message
+        with pytest.raises(TimeoutError) as info:
+            server.wait_for_requests(1, 0.2, match=prompt_contains("three"))
+        assert "0 of 4 matched; 2 of the others had their bodies dropped" in str(info.value)
+
+
 def test_route_wait_for_calls_without_match_is_unchanged():
     route = Route("GET", "/x")
     with pytest.raises(TimeoutError, match="0 arrived"):

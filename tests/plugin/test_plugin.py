@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -89,6 +90,8 @@ def test_failure_report_has_transcript_stderr_and_request_log(pytester):
         "*mock Responses API http://127.0.0.1:*: request log*",
         "*#1 POST /v1/responses*",
     ])
+    # the origin, never the secret path prefix (issue 25, item 9; fails on main)
+    assert re.search(r"mock Responses API http://127\.0\.0\.1:\d+: request log", result.stdout.str())
 
 
 def test_fs_and_app_server_together_are_refused(pytester):
