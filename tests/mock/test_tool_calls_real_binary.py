@@ -33,7 +33,8 @@ from codex_fixtures import (
     ev_write_stdin_call,
     resolve_codex_bin,
 )
-from codex_fixtures.mock.tool_calls import EXEC_COMMAND_ARGUMENTS, tool_call_sse_response
+from codex_fixtures.mock.tool_calls import EXEC_COMMAND_ARGUMENTS, ev_custom_tool_call, tool_call_sse_response
+from codex_fixtures.mock.tool_check import offered_tool_kinds
 
 pytestmark = pytest.mark.codex_binary
 
@@ -153,3 +154,22 @@ def test_a_scripted_shell_command_the_binary_does_not_offer_fails_check(tmp_path
             server.check()
     (problem,) = info.value.problems
     assert problem.startswith("request #1 POST /v1/responses: scripted call to 'shell_command', but this request offered: exec_command, ")
+
+
+def test_a_custom_call_to_a_function_tool_is_a_recorded_problem(tmp_path: Path, codex_binary: CodexBinary) -> None:
+    # issue 25, item 3 (fails on main: names matched, so check() passed while nothing ran)
+    with MockResponsesServer() as server, CodexHome(server) as home:
+        server.enqueue(tool_call_sse_response(ev_custom_tool_call("wrong-kind", "exec_command", "echo hi")))
+        server.enqueue(create_final_assistant_message_sse_response("done"))
+        with start(home, codex_binary.path, tmp_path / "home") as app:
+            thread = app.start_thread({"model": "mock-model"}, timeout=T)
+            assert app.run_turn(thread["id"], "run it", timeout=T)["status"] == "completed"  # silently, nothing ran
+        kinds = offered_tool_kinds(server.requests[0])
+        assert kinds is not None and kinds.get("exec_command") == "function"
+        answer = [i for i in server.requests[1].input if i.get("call_id") == "wrong-kind" and i["type"].endswith("_output")]
+        assert answer and "hi\\n" not in json.dumps(answer)  # the binary did not run it (0.163.0: "aborted")
+        with pytest.raises(MockResponsesCheckError) as info:
+            server.check()
+    (problem,) = info.value.problems
+    assert problem == ("request #1 POST /v1/responses: scripted custom_tool_call to 'exec_command', but this request offered "
+                       "'exec_command' as a function tool (called by a function_call): the binary would not run it")

@@ -18,7 +18,8 @@ from codex_fixtures import (
 from codex_fixtures.errors import MockResponsesCheckError
 from codex_fixtures.mock.captured import CapturedRequest
 from codex_fixtures.mock.script import ResponsesScript
-from codex_fixtures.mock.tool_check import offered_tools, scripted_calls, tool_mismatch_problems
+from codex_fixtures.mock.tool_calls import ev_custom_tool_call
+from codex_fixtures.mock.tool_check import offered_tool_kinds, offered_tools, scripted_calls, tool_mismatch_problems
 
 TOOLS = [
     {"type": "function", "name": "exec_command", "parameters": {}},
@@ -106,3 +107,37 @@ def test_the_script_records_the_mismatch_and_still_serves_the_reply() -> None:
     assert info.value.problems == [
         "request #1 POST /v1/responses: scripted call to 'shell_command', but this request offered: exec_command, write_stdin"
     ]
+
+
+def test_offered_tool_kinds_keeps_each_tools_type() -> None:
+    extra = {"type": "additional_tools", "tools": [{"type": "custom", "name": "apply_patch"}]}
+    assert offered_tool_kinds(codex_request(TOOLS, input=[extra])) == {
+        "exec_command": "function", "write_stdin": "function", "multi_agent_v1.spawn_agent": "function",
+        "web_search": "web_search", "apply_patch": "custom",
+    }
+    assert offered_tool_kinds(codex_request([{"type": "local_shell"}])) == {"local_shell": "local_shell"}
+    assert offered_tool_kinds(codex_request(None)) is None
+
+
+@pytest.mark.parametrize(
+    ("event", "tools", "expected"),
+    [  # each passed on main: only names were compared (issue 25, item 3)
+        (ev_custom_tool_call("c", "exec_command", "ls"), TOOLS,
+         "scripted custom_tool_call to 'exec_command', but this request offered 'exec_command' as a function tool (called by a function_call)"),
+        (ev_function_call("f", "apply_patch", "{}"), [{"type": "custom", "name": "apply_patch"}],
+         "scripted function_call to 'apply_patch', but this request offered 'apply_patch' as a custom tool (called by a custom_tool_call)"),
+        (ev_function_call("w", "web_search", "{}"), TOOLS,
+         "scripted function_call to 'web_search', but this request offered 'web_search' as a web_search tool (called by no scripted call"),
+    ],
+)
+def test_a_call_of_the_wrong_kind_names_both_kinds(event: dict, tools: list, expected: str) -> None:
+    reply = ScriptedReply(events=(ev_response_created("r"), event, ev_completed("r")))
+    (problem,) = tool_mismatch_problems(reply, codex_request(tools))
+    assert problem.startswith(expected) and "\n" not in problem
+
+
+def test_calls_of_the_right_kind_pass() -> None:
+    tools = [*TOOLS, {"type": "custom", "name": "apply_patch"}, {"type": "local_shell"}]
+    events = (ev_response_created("r"), ev_custom_tool_call("a", "apply_patch", "*** Begin Patch\n*** End Patch\n"),
+              ev_local_shell_call("l", "completed", ["ls"]), ev_function_call("e", "exec_command", "{}"), ev_completed("r"))
+    assert tool_mismatch_problems(ScriptedReply(events=events), codex_request(tools)) == []
