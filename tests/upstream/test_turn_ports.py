@@ -190,3 +190,53 @@ def test_parent_and_subagent_requests_carry_identity_headers(codex_binary, codex
     assert child_thread != thread["id"] and parent.header("x-codex-window-id").rsplit(":", 1)[0] == thread["id"]
     continuation = codex_responses.wait_for_requests(1, 30, match=body_contains("spawn-call-1") & ~header_is("x-openai-subagent", "collab_spawn"))
     assert json.loads(continuation[0].function_call_output("spawn-call-1")["output"])["agent_id"] == child_thread
+
+
+TINY_PNG_DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
+MAX_USER_INPUT_TEXT_CHARS = 1 << 20  # codex-rs/protocol/src/user_input.rs
+
+
+# turn_start.rs: the image input of turn_start's analytics test (V2UserInput::Image { url: TINY_PNG_DATA_URL }), with the
+# params check on. Issue 25, item 1: on main the check refused it ("unknown param 'input.0.type' (input.0 takes: url)").
+def test_turn_start_accepts_image_url_input(codex_binary, codex_app_server, codex_responses):
+    app = codex_app_server
+    thread = app.start_thread({"model": "mock-model"})
+    image = {"type": "image", "url": TINY_PNG_DATA_URL}
+    if "detail" in json.dumps(catalog_for(codex_binary).definitions.get("UserInput")):
+        image["detail"] = None  # 0.163.0+ (0.101.0's image input has no detail: the check would refuse it, rightly)
+    done = app.start_turn_and_wait_for_completion({"threadId": thread["id"], "input": [
+        image, {"type": "text", "text": "what is this", "text_elements": []}]})
+    assert done.params["turn"]["status"] == "completed"
+    (request,) = codex_responses.requests
+    images = [span for item in request.input for span in item.get("content") or [] if span.get("type") == "input_image"]
+    assert [span["image_url"] for span in images] == [TINY_PNG_DATA_URL]
+
+
+# turn_start.rs: turn_start_rejects_combined_oversized_text_input (valid by the schema: sent with the check on)
+@pytest.mark.codex(responses=[])
+def test_turn_start_rejects_combined_oversized_text_input(codex_binary, codex_app_server):
+    if tuple(int(x) for x in codex_binary.version.split(".")[:2]) < (0, 163):
+        pytest.skip(f"codex {codex_binary.version} has no input length cap (0.101.0 starts the turn; 0.163.0 has the cap)")
+    app = codex_app_server
+    thread = app.start_thread({"model": "mock-model"})
+    first, second = "x" * (MAX_USER_INPUT_TEXT_CHARS // 2), "y" * (MAX_USER_INPUT_TEXT_CHARS // 2 + 1)
+    rid = app.send_turn_start_request({"threadId": thread["id"], "input": [
+        {"type": "text", "text": first, "text_elements": []}, {"type": "text", "text": second, "text_elements": []}]})
+    error = app.read_stream_until_error_message(rid)
+    assert (error.code, error.message) == (-32602, f"Input exceeds the maximum length of {MAX_USER_INPUT_TEXT_CHARS} characters.")
+    assert error.data["max_chars"] == MAX_USER_INPUT_TEXT_CHARS and error.data["actual_chars"] == MAX_USER_INPUT_TEXT_CHARS + 1
+    app.assert_no_message(lambda m: getattr(m, "method", None) == "turn/started", within=0.25, what="turn/started")
+
+
+# The server's own params validation (serde): the one place the check is bypassed, with send_raw_request.
+@pytest.mark.codex(responses=[])
+def test_turn_start_with_a_mistyped_input_is_refused_by_the_server(codex_app_server):
+    from codex_fixtures.appserver.api_schema import ParamsSchemaError
+
+    app = codex_app_server
+    thread = app.start_thread({"model": "mock-model"})
+    params = {"threadId": thread["id"], "input": [{"type": "image"}]}  # an image needs a url (or a fileId)
+    with pytest.raises(ParamsSchemaError, match=r"^turn/start: missing required param 'input.0.url' .*send_raw_request\(\)"):
+        app.send_turn_start_request(params)
+    error = app.read_stream_until_error_message(app.send_raw_request("turn/start", params))
+    assert error.code == -32600 and error.message.startswith("Invalid request: ")  # 0.163.0: "... untagged enum ImageReference"
