@@ -23,7 +23,7 @@ import pytest
 from codex_fixtures.appserver.api_schema import MethodCatalog, ParamsSchemaError, catalog_for
 from codex_fixtures.appserver.strict_schema import strict_definitions
 
-pytestmark = pytest.mark.codex_binary
+real = pytest.mark.codex_binary
 
 MAX_DEPTH = 7
 """Below this depth only required keys and the first branch (recursive types end)."""
@@ -155,6 +155,7 @@ def catalog(codex_binary: Any) -> MethodCatalog:
     return catalog_for(codex_binary, experimental=True)
 
 
+@real
 def test_every_branch_of_every_method_passes(catalog):
     started = time.monotonic()
     cases = list(_cases(catalog))
@@ -169,6 +170,7 @@ def test_every_branch_of_every_method_passes(catalog):
     assert time.monotonic() - started < 60
 
 
+@real
 def test_a_typo_at_every_depth_is_caught(catalog):
     misses, checked = [], 0
     for method, (value, paths) in _cases(catalog):
@@ -192,6 +194,7 @@ def test_a_typo_at_every_depth_is_caught(catalog):
     assert not misses, f"{len(misses)} of {checked} typos missed or misnamed, e.g. {misses[:5]}"
 
 
+@real
 @pytest.mark.parametrize("params", [
     {"threadId": "t", "input": [{"type": "image", "url": "https://example.com/a.png"}]},
     {"threadId": "t", "input": [{"type": "image", "fileId": "file-1", "detail": None}]},
@@ -204,10 +207,12 @@ def test_image_inputs_pass(catalog, params):
     catalog.validate("turn/start", params)  # main: "unknown param 'input.0.type' (input.0 takes: url)"
 
 
+@real
 @pytest.mark.parametrize(("params", "message"), [
     ({"type": "workspaceWrite", "writableRoot": []}, "unknown param 'sandboxPolicy.writableRoot' (sandboxPolicy, a WorkspaceWriteSandboxPolicy, takes: "),
     ({"type": "workspaceWrite", "networkAcess": True}, "unknown param 'sandboxPolicy.networkAcess' (sandboxPolicy, a WorkspaceWriteSandboxPolicy, takes: "),
     ({"type": "readOnlyy"}, "sandboxPolicy.type must be one of dangerFullAccess, readOnly, "),
+    ({"typ": "readOnly"}, "missing required param 'sandboxPolicy.type' (one of dangerFullAccess, readOnly, "),
 ])
 def test_typos_inside_optional_tagged_unions_are_named(catalog, params, message):
     with pytest.raises(ParamsSchemaError) as info:  # main: all three passed, and the binary ran the default sandbox
@@ -215,8 +220,50 @@ def test_typos_inside_optional_tagged_unions_are_named(catalog, params, message)
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
+@real
 def test_the_strict_schema_is_still_the_binarys_where_the_value_is_valid(catalog):
     defs = strict_definitions(catalog.definitions)
     assert set(defs) == set(catalog.definitions)
     for method, (value, _) in list(_cases(catalog))[:500]:
         jsonschema.Draft7Validator({**catalog.params_schema(method)}).validate(value)  # the generator's values are the binary's
+
+
+TOY = {  # the shapes of issue 25 in a few lines: flatten (properties + anyOf), an optional union of tagged objects
+    "oneOf": [{"properties": {"method": {"enum": ["x/do"]}, "params": {"$ref": "#/definitions/DoParams"}}}],
+    "definitions": {
+        "DoParams": {"type": "object", "properties": {
+            "input": {"type": "array", "items": {"$ref": "#/definitions/Input"}},
+            "policy": {"anyOf": [{"$ref": "#/definitions/Policy"}, {"type": "null"}]},
+        }},
+        "Input": {"oneOf": [
+            {"type": "object", "title": "Text", "properties": {"type": {"enum": ["text"]}, "text": {"type": "string"}}, "required": ["type", "text"]},
+            {"type": "object", "title": "Image", "properties": {"type": {"enum": ["image"]}}, "required": ["type"],
+             "anyOf": [{"properties": {"url": {"type": "string"}}, "required": ["url"]},
+                       {"properties": {"fileId": {"type": "string"}}, "required": ["fileId"]}]},
+        ]},
+        "Policy": {"oneOf": [
+            {"type": "object", "title": "ReadOnly", "properties": {"type": {"enum": ["readOnly"]}}, "required": ["type"]},
+            {"type": "object", "title": "Write", "properties": {"type": {"enum": ["write"]}, "roots": {"type": "array"}}, "required": ["type"]},
+        ]},
+    },
+}
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({"input": [{"type": "image", "url": "u"}, {"type": "image", "fileId": "f"}, {"type": "text", "text": "t"}]}, None),
+    ({"policy": None}, None),
+    ({"policy": {"type": "write", "roots": []}}, None),
+    ({"policy": {"type": "write", "root": []}}, "x/do: unknown param 'policy.root' (policy, a Write, takes: roots, type)"),
+    ({"input": [{"type": "image", "url": "u", "detial": 1}]}, "x/do: unknown param 'input.0.detial' (input.0, an Image, takes: type, url)"),
+    ({"input": [{"type": "image"}]}, "x/do: missing required param 'input.0.url' (a string)"),
+    ({"policy": {"type": "writ"}}, 'x/do: policy.type must be one of readOnly, write, got "writ"'),
+    ({"polcy": None}, "x/do: unknown param 'polcy' (params: input, policy)"),
+])
+def test_the_strict_check_on_a_toy_schema(params, error):
+    catalog = MethodCatalog("toy", TOY)
+    if error is None:
+        catalog.validate("x/do", params)
+        return
+    with pytest.raises(ParamsSchemaError) as info:
+        catalog.validate("x/do", params)
+    assert str(info.value) == error
