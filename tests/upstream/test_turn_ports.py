@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
-from codex_fixtures import Gate, ev_completed, ev_response_created
+from codex_fixtures import Gate, create_exec_command_sse_response, ev_completed, ev_response_created
 from codex_fixtures.appserver.api_schema import catalog_for
 from codex_fixtures.mock.matching import body_contains, header_is, when
 from codex_fixtures.mock.sse import ev_assistant_message, ev_function_call, sse
@@ -240,3 +241,26 @@ def test_turn_start_with_a_mistyped_input_is_refused_by_the_server(codex_app_ser
         app.send_turn_start_request(params)
     error = app.read_stream_until_error_message(app.send_raw_request("turn/start", params))
     assert error.code == -32600 and error.message.startswith("Invalid request: ")  # 0.163.0: "... untagged enum ImageReference"
+
+
+# turn_start.rs: turn_start_exec_approval_toggle_v2, its second turn: per-turn overrides (approval never, a sandbox
+# policy, model, effort, summary) with the params check on; the command runs with no approval asked. A misspelt
+# sandbox policy field, which the binary would silently drop, is refused before it is sent (issue 25, item 2).
+@pytest.mark.codex(config={"approval_policy": "on-request"}, responses=[
+    create_exec_command_sse_response("echo toggled > toggled.txt", call_id="call2"), "done 2"])
+def test_turn_start_overrides_approval_and_sandbox_policy(codex_app_server, codex_responses):
+    from codex_fixtures.appserver.api_schema import ParamsSchemaError
+
+    app = codex_app_server
+    thread = app.start_thread({"model": "mock-model"})
+    overrides = {"approvalPolicy": "never", "sandboxPolicy": {"type": "dangerFullAccess"}, "model": "mock-model",
+                 "effort": "medium", "summary": "auto"}
+    with pytest.raises(ParamsSchemaError, match=r"unknown param 'sandboxPolicy.networkAcess' \(sandboxPolicy, a WorkspaceWriteSandboxPolicy"):
+        app.send_turn_start_request({"threadId": thread["id"], "input": text("x"),
+                                     "sandboxPolicy": {"type": "workspaceWrite", "networkAcess": True}})
+    done = app.start_turn_and_wait_for_completion({"threadId": thread["id"], "input": text("run it again"), **overrides})
+    assert done.params["turn"]["status"] == "completed"
+    assert not app.server_requests  # approval "never": nothing was asked
+    assert (Path(thread["cwd"]) / "toggled.txt").read_text() == "toggled\n"
+    output = [i for i in codex_responses.requests[1].input if i.get("call_id") == "call2"]
+    assert output and output[-1]["type"] == "function_call_output"
