@@ -100,13 +100,19 @@ def test_a_matched_wait_names_the_bodies_it_dropped():
     with MockResponsesServer(ResponsesScript(repeat="ok"), max_captured_bodies=2) as server:
         for prompt in ("one", "one", "one", "one"):
             httpx.post(server.uri + "/v1/responses", content=body(prompt))
+        with pytest.raises(ValueError, match=r"^wait_for_requests\(4, match=prompt_contains\('one'\)\) can never succeed: "
+                                             r"max_captured_bodies=2 keeps only the last 2 bodies and prompt_contains\('one'\) reads bodies$"):
+            server.wait_for_requests(4, 0.2, match=prompt_contains("one"))  # refused at once, not after the timeout
+        anyone = Matcher(lambda r: "one" in r.body.decode(), "a lambda")  # what it reads is unknown: waited for, and the timeout names the drops
         with pytest.raises(TimeoutError) as info:
-            server.wait_for_requests(4, 0.2, match=prompt_contains("one"))
+            server.wait_for_requests(4, 0.2, match=anyone)
         message = str(info.value)
         assert "\n" not in message and "2 of 4 matched; 2 of the others had their bodies dropped (max_captured_bodies)" in message
         with pytest.raises(TimeoutError) as info:
             server.wait_for_requests(1, 0.2, match=prompt_contains("three"))
         assert "0 of 4 matched; 2 of the others had their bodies dropped" in str(info.value)
+        assert [r.index for r in server.wait_for_requests(2, 0.2, match=prompt_contains("one") | header_is("x", "y"))] == [3, 4]
+        assert (prompt_contains("a") & header_is("x", "y")).reads_body and not (~prompt_contains("a")).reads_body
 
 
 def test_route_wait_for_calls_without_match_is_unchanged():
