@@ -92,6 +92,7 @@ def test_failure_report_has_transcript_stderr_and_request_log(pytester):
     ])
     # the origin, never the secret path prefix (issue 25, item 9; fails on main)
     assert re.search(r"mock Responses API http://127\.0\.0\.1:\d+: request log", result.stdout.str())
+    assert not re.search(r"127\.0\.0\.1:\d+/[A-Za-z0-9_-]{20,}", result.stdout.str())  # no secret path prefix anywhere in it
 
 
 def test_fs_and_app_server_together_are_refused(pytester):
