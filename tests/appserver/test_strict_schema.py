@@ -229,7 +229,8 @@ def test_the_strict_schema_is_still_the_binarys_where_the_value_is_valid(catalog
 
 
 TOY = {  # the shapes of issue 25 in a few lines: flatten (properties + anyOf), an optional union of tagged objects
-    "oneOf": [{"properties": {"method": {"enum": ["x/do"]}, "params": {"$ref": "#/definitions/DoParams"}}}],
+    "oneOf": [{"properties": {"method": {"enum": ["x/do"]}, "params": {"$ref": "#/definitions/DoParams"}}},
+              {"properties": {"method": {"enum": ["x/login"]}, "params": {"$ref": "#/definitions/Policy"}}}],
     "definitions": {
         "DoParams": {"type": "object", "properties": {
             "input": {"type": "array", "items": {"$ref": "#/definitions/Input"}},
@@ -258,12 +259,15 @@ TOY = {  # the shapes of issue 25 in a few lines: flatten (properties + anyOf), 
     ({"input": [{"type": "image"}]}, "x/do: missing required param 'input.0.url' (a string)"),
     ({"policy": {"type": "writ"}}, 'x/do: policy.type must be one of readOnly, write, got "writ"'),
     ({"polcy": None}, "x/do: unknown param 'polcy' (params: input, policy)"),
+    ({"type": "write", "rots": []}, "x/login: unknown param 'rots' (params, a Write, takes: roots, type)"),  # params that are a union
+    ({"roots": []}, "x/login: missing required param 'type' (one of readOnly, write)"),
 ])
 def test_the_strict_check_on_a_toy_schema(params, error):
     catalog = MethodCatalog("toy", TOY)
+    method = "x/login" if error is not None and error.startswith("x/login") else "x/do"
     if error is None:
-        catalog.validate("x/do", params)
+        catalog.validate(method, params)
         return
     with pytest.raises(ParamsSchemaError) as info:
-        catalog.validate("x/do", params)
+        catalog.validate(method, params)
     assert str(info.value) == error
