@@ -32,6 +32,7 @@ DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "ServerRequestRecord",
 }
 DESIGN_NAMES |= {"HomeSpec", "SpecTurn", "build_home", "BuiltHome"}  # issue 17: homes the binary wrote
+DESIGN_NAMES |= {"SpecCommand", "SpecUsage"}  # issue 24: token usage and justifications a spec gives
 
 DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
 
