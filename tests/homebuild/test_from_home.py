@@ -49,7 +49,7 @@ def original(codex_binary: CodexBinary, tmp_path_factory: pytest.TempPathFactory
 
 
 def _shape(spec: HomeSpec) -> list[tuple]:
-    return [(t.name, t.archived, t.parent, [(u.prompt, u.reply) for u in t.turns]) for t in spec.threads]
+    return [(t.name, t.is_archived, t.parent, [(u.prompt, u.reply) for u in t.turns]) for t in spec.threads]
 
 
 @pytest.mark.codex_binary
@@ -108,6 +108,6 @@ def test_merge_specs_repoints_forks_and_declares_a_shared_thread_once() -> None:
     assert _shape(merged) == [("root", False, None, [("hi", "hello")]), (None, False, 0, [("a", "x")]),
                               (None, False, 0, [("b", "y")]), (None, False, None, [("same", "same")]),
                               (None, False, None, [("same", "same")])]
-    assert merged.canonical()["threads"][0]["started_at"] == T0.isoformat()
+    assert merged.threads[0].started_at == T0
     with pytest.raises(HomeSpecError, match="argument 1 is a dict, not a HomeSpec"):
         merge_specs(a, {})  # type: ignore[arg-type]

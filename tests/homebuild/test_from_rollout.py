@@ -63,7 +63,7 @@ def second(when: datetime | None) -> datetime | None:
 
 
 def conversation(spec: HomeSpec, index: int = -1) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(t.prompt, t.reply, t.commands) for t in spec.threads[index].turns]
+    return [(t.prompt, t.reply, tuple(str(c) for c in t.commands)) for t in spec.threads[index].turns]
 
 
 def test_a_named_thread_with_times_reads_back(original) -> None:
@@ -83,6 +83,7 @@ def test_a_tool_call_thread_reads_back_with_its_commands_and_settings(original) 
     _, paths, _ = original
     spec = spec_from_rollout(paths["tools"], run_commands=True)
     assert conversation(spec) == [("run it", "ran", COMMANDS)]
+    assert [c.justification for c in spec.threads[0].turns[0].commands] == ["spec", "spec"]  # what the model said
     assert (spec.threads[0].approval_policy, spec.threads[0].sandbox) == ("on-request", "read-only")
     assert conversation(spec_from_rollout(paths["tools"], stand_in_commands=False)) == conversation(spec)  # the old switch
     recorded = ("one\n", "two\n")  # what the commands printed when the binary ran them
