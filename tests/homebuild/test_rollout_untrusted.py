@@ -217,3 +217,15 @@ def test_by_default_a_rollouts_commands_do_not_run_and_their_recorded_output_is_
     assert _outputs(new_path) == recorded  # the model saw what it saw the first time
     meta = json.loads(new_path.read_text().splitlines()[0])["payload"]
     assert meta["cwd"] != str(work)
+
+
+def test_a_fork_loop_in_the_0_101_shape_is_found_by_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """0.101 copies the parent's records after a second session_meta; a loop of such copies is refused too."""
+    home = tmp_path / "home"
+    a_meta, b_meta = _meta(A, forked_from_id=B), _meta(B, forked_from_id=A)
+    a = _write(home, A, [a_meta, b_meta, *_turn("b", "y"), *_turn("a", "x")])
+    _write(home, B, [b_meta, a_meta, *_turn("a", "x"), *_turn("b", "y")])
+    parses = _count_parses(monkeypatch)
+    with pytest.raises(RolloutSpecError, match="fork loop"):
+        spec_from_rollout(a)
+    assert len(parses) <= 2
