@@ -56,6 +56,21 @@ def test_clear_of_a_cache_root_holding_only_entries_removes_the_root(tmp_path: P
     assert not (tmp_path / "homes").exists()
 
 
+def test_clear_leaves_a_live_build_alone(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    root = tmp_path / "homes"
+    cache = HomeCache(root)
+    cache.get_or_build(KEY, _build)
+    other = "fedcba9876543210fedcba9876543210"
+    live = root / f".build-{other}-{os.getpid()}-abc"  # this process, building `other` (its lock held)
+    live.mkdir()
+    with FileLock(str(root / f"{other}.lock")):
+        cache.clear()
+        assert live.is_dir() and (root / f"{other}.lock").exists()
+    assert cache.entries() == []
+
+
 @pytest.mark.parametrize("damage", ["home removed", "a file removed", "a file truncated", "mark removed"])
 def test_an_entry_whose_home_is_not_whole_is_a_miss_and_rebuilt(tmp_path: Path, damage: str) -> None:
     cache = HomeCache(tmp_path / "homes")
