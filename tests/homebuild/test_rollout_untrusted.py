@@ -229,3 +229,12 @@ def test_a_fork_loop_in_the_0_101_shape_is_found_by_id(tmp_path: Path, monkeypat
     with pytest.raises(RolloutSpecError, match="fork loop"):
         spec_from_rollout(a)
     assert len(parses) <= 2
+
+
+def test_a_lone_surrogate_in_a_homes_rollout_is_one_line_naming_the_file(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    path = _write(home, A, [_meta(A), *_turn("hi \udcff", "x")])
+    rc = main(["replay", str(home), "--codex-bin", str(tmp_path / "no-such-codex")])
+    _, err = capsys.readouterr()
+    assert rc == 2 and err.count("\n") == 1 and str(path) in err and "lone surrogate" in err
