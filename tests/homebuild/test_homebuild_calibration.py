@@ -42,7 +42,6 @@ from codex_fixtures import (
     build_home,
     read_rollout,
 )
-from codex_fixtures.homebuild.build import default_cwd
 from codex_fixtures.homebuild.cache import HomeCache
 from codex_fixtures.homebuild.clock import Step, Timeline
 from codex_fixtures.homebuild.clock_home import first_writes
@@ -75,10 +74,10 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def drive_directly(binary: CodexBinary, home: Path, server: MockResponsesServer) -> tuple[list[str], Timeline, list]:
-    """The spec's threads, driven by hand; the ids, the steps (as the builder records them) and their keys."""
+def drive_directly(binary: CodexBinary, home: Path, server: MockResponsesServer,
+                   cwd: str) -> tuple[list[str], Timeline, list]:
+    """The spec's threads, driven by hand in ``cwd``; the ids, the steps (as the builder records them) and their keys."""
     spec = calibration_spec()
-    cwd = default_cwd()
     timeline, keys, ids = Timeline(), [], []
     start = _now_ms()
     with AppServerProcess(home, codex_bin=binary.path, approvals="accept") as app:
@@ -148,8 +147,10 @@ def calibrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
     binary = codex_binary_info(resolve_codex_bin(option=request.config.getoption("--codex-bin") or None))
     tmp = tmp_path_factory.mktemp("calibration")
+    cwd = tmp / "cwd"
+    cwd.mkdir(mode=0o700)
     with MockResponsesServer() as server, CodexHome(server, path=tmp / "direct", fresh=True) as home:
-        direct_ids, timeline, keys = drive_directly(binary, home.path, server)
+        direct_ids, timeline, keys = drive_directly(binary, home.path, server, str(cwd))
         firsts = first_writes(home.path, timeline)
         given: dict[Any, datetime] = {}
         for k, key in enumerate(keys):
@@ -158,12 +159,12 @@ def calibrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         times = {key: when for key, when in given.items() if key[1] is None or isinstance(key[1], int)}
         spec = calibration_spec(times, archived_at=given[(3, "archive")])
         direct_seconds = served_seconds(binary, home.path, direct_ids)  # before observe() adds a turn
-        seen_direct = observe(binary, home.path, direct_ids, server)
+        seen_direct = observe(binary, home.path, direct_ids, server, cwd=str(cwd))
     with MockResponsesServer() as server:
         built = build_home(spec, tmp / "built", codex_bin=binary.path, server=server, cache=HomeCache(tmp / "cache"))
         built_ids = [built.id(ref) for ref in spec.refs()]
         built_seconds = served_seconds(binary, built.path, built_ids)
-        seen_built = observe(binary, built.path, built_ids, server)
+        seen_built = observe(binary, built.path, built_ids, server, cwd=built.cwd)
     given_ms = {key: round(when.timestamp() * 1000) for key, when in given.items() if key[1] != "name"}
     return {"binary": binary, "direct": (home.path, direct_ids, seen_direct, direct_seconds),
             "built": (built.path, built_ids, seen_built, built_seconds), "given_ms": given_ms}
