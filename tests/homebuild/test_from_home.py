@@ -81,12 +81,12 @@ def test_a_home_rebuilt_from_itself_serves_what_the_original_serves(original, co
             assert len(ids) == 4
             seen.append(observe(codex_binary, home.path, ids, server, resume=1))
     same = [_calls(view) for view in seen]
-    for key in same[0]:  # call ids are the build's (numbered by the spec's thread order), not the rollout's
+    for key in same[0]:  # reply/response/call ids are the build's (numbered by spec position), not the rollout's
         assert same[1][key] == same[0][key], key
 
 
 def _calls(value: object) -> object:
-    return json.loads(re.sub(r'"call[-_][A-Za-z0-9_-]+"', '"<call>"', json.dumps(value, default=str)))
+    return json.loads(re.sub(r'"(call|msg|resp)-[0-9-]+"', r'"<\1>"', json.dumps(value, default=str)))
 
 
 def test_from_home_of_a_missing_or_empty_directory(tmp_path: Path) -> None:

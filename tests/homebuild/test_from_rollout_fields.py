@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from codex_fixtures import HomeSpec, SpecUsage
 
 A = "019a0000-0000-7000-8000-00000000000a"
@@ -86,3 +87,47 @@ def test_the_archive_time_comes_from_the_homes_state_database(tmp_path: Path) ->
     assert spec.threads[0].archived == when
     assert sorted(p.name for p in home.iterdir()) == before  # the user's home is not written to (no -shm, no -wal)
     assert HomeSpec.from_home(home).threads[0].archived == when
+
+
+def _state(home: Path) -> dict[str, tuple]:
+    dbs = sorted(home.glob("state_*.sqlite"))
+    if not dbs:
+        return {}
+    with sqlite3.connect(dbs[-1]) as con:
+        cols = {r[1] for r in con.execute("PRAGMA table_info(threads)")}
+        if "archived_at" not in cols:
+            return {}
+        rows = {r[0]: r[1:] for r in con.execute("SELECT id, tokens_used, archived, archived_at FROM threads")}
+    con.close()
+    return rows
+
+
+@pytest.mark.codex_binary
+def test_usage_justifications_and_archive_time_survive_a_round_trip_through_the_binary(
+        tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """A home the binary wrote from a spec with them gives them back (from_home), and a rebuild writes the same."""
+    from codex_fixtures import SpecCommand, SpecTurn, build_home
+    from codex_fixtures.homebuild.cache import HomeCache
+
+    codex_bin = request.config.getoption("--codex-bin") or None
+    t0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+    archived_at = datetime(2024, 3, 2, 8, 30, 15, tzinfo=UTC)
+    spec = HomeSpec()
+    spec.thread(turns=[SpecTurn("look", "seen", commands=[SpecCommand("echo hi", "to greet")], at=t0,
+                                usage=SpecUsage(120, 20, 30, 4)),
+                       SpecTurn("again", "ok", usage={"input_tokens": 200, "output_tokens": 10})],
+                started_at=t0, archived=archived_at, approval_policy="on-request", sandbox="read-only")
+    cache = HomeCache(tmp_path / "cache")
+    original = build_home(spec, tmp_path / "original", codex_bin=codex_bin, cache=cache)
+    back = HomeSpec.from_home(original.path)
+    (thread,) = back.threads
+    assert [t.usage for t in thread.turns] == [SpecUsage(120, 20, 30, 4), SpecUsage(200, 0, 10, 0)]
+    assert [c.justification for c in thread.turns[0].commands] == ["to greet"]
+    state = _state(original.path)
+    if state:  # 0.163+: the archive time is in the state database
+        assert thread.archived == archived_at
+    else:  # 0.101 keeps no archive time: archived, after every other step
+        assert thread.archived is True
+    rebuilt = build_home(back, tmp_path / "rebuilt", codex_bin=codex_bin, cache=cache)
+    if state:
+        assert list(_state(rebuilt.path).values()) == list(state.values())  # tokens_used, archived, archived_at
