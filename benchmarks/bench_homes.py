@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from codex_fixtures import CodexHome, HomeSpec, MockResponsesServer, SpecTurn, build_home, resolve_codex_bin
-from codex_fixtures.homebuild.build import default_cwd
 from codex_fixtures.homebuild.cache import HomeCache
 from codex_fixtures.homebuild.drive import drive_spec
 
@@ -49,7 +48,7 @@ def _direct(spec: HomeSpec, codex_bin: str, scratch: Path) -> Callable[[], objec
     def run() -> None:
         home_dir = Path(tempfile.mkdtemp(dir=scratch))
         with MockResponsesServer() as server, CodexHome(server, path=home_dir, fresh=True):
-            drive_spec(spec, home_dir, codex_bin=codex_bin, server=server, default_cwd=default_cwd())
+            drive_spec(spec, home_dir, codex_bin=codex_bin, server=server, default_cwd=str(scratch))
         shutil.rmtree(home_dir, ignore_errors=True)
 
     return run

@@ -32,6 +32,8 @@ DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
     "ServerRequestRecord",
 }
 DESIGN_NAMES |= {"HomeSpec", "SpecTurn", "build_home", "BuiltHome"}  # issue 17: homes the binary wrote
+DESIGN_NAMES |= {"merge_specs"}  # issue 24: several specs (rollouts, homes) into one
+DESIGN_NAMES |= {"SpecCommand", "SpecUsage"}  # issue 24: token usage and justifications a spec gives
 
 DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
 

@@ -185,7 +185,8 @@ def test_cache_prune_homes_removes_the_built_homes_only(capsys, tmp_path, monkey
     homes = HomeCache()
     assert homes.root == tmp_path / "codex-threadkit" / "homes"
     for key in ("k1", "k2"):
-        homes.get_or_build(key, lambda home: (home / "config.toml").write_text("x = 1\n") and {})
+        homes.get_or_build(key, lambda home: (home / "config.toml").write_text("x = 1\n")
+                           and {"home": str(home), "ids": [], "turn_ids": []})  # a manifest of the shape a build reads
     rc, out, _ = run_cli(capsys, "cache", "list")
     assert rc == 0 and out.splitlines()[-1].startswith("built homes (build_home, replay): 2, ")
     rc, out, _ = run_cli(capsys, "cache", "prune", "--homes")

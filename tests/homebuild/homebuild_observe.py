@@ -32,12 +32,15 @@ TIME_KEYS = {"createdAt", "updatedAt", "recencyAt", "startedAt", "completedAt", 
 class Normalizer:
     """Masks ids, times and home paths in JSON values (one instance per home: ids numbered in order)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, cwd: str | None = None) -> None:
         self.home = str(home)
+        self.cwd = cwd
         self.ids: dict[str, str] = {}
 
     def text(self, value: str) -> str:
         value = value.replace(self.home, "<home>")
+        if self.cwd:
+            value = value.replace(self.cwd, "<cwd>")
         value = ROLLOUT_TS.sub("rollout-<ts>-", value)
         return UUID.sub(lambda m: self.ids.setdefault(m.group(0), f"<id{len(self.ids)}>"), value)
 
@@ -66,9 +69,9 @@ def rollout_of(home: Path, thread_id: str) -> Path:
 
 
 def observe(binary: CodexBinary, home: Path, ids: list[str], server: MockResponsesServer, *,
-            resume: int = 0) -> dict[str, Any]:
-    """Everything a fresh app-server shows of ``home``'s threads ``ids``, then a resumed thread's new turn."""
-    norm = Normalizer(home)
+            resume: int = 0, cwd: str | None = None) -> dict[str, Any]:
+    """Everything a fresh app-server shows of ``home``'s threads ``ids``, then a resumed thread's new turn (``cwd`` masked)."""
+    norm = Normalizer(home, cwd)
     for thread_id in ids:  # number the threads in spec order first
         norm.text(thread_id)
     seen: dict[str, Any] = {}

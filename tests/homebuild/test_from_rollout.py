@@ -63,7 +63,7 @@ def second(when: datetime | None) -> datetime | None:
 
 
 def conversation(spec: HomeSpec, index: int = -1) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(t.prompt, t.reply, t.commands) for t in spec.threads[index].turns]
+    return [(t.prompt, t.reply, tuple(str(c) for c in t.commands)) for t in spec.threads[index].turns]
 
 
 def test_a_named_thread_with_times_reads_back(original) -> None:
@@ -73,17 +73,23 @@ def test_a_named_thread_with_times_reads_back(original) -> None:
     assert conversation(spec) == [("hi", "hello", ()), ("later", "yes", ())]
     assert thread.name == "notes" and not thread.archived and thread.parent is None
     assert second(thread.started_at) == T0 and second(thread.turns[1].at) == T1
-    assert thread.cwd == os.path.realpath(thread.cwd) and os.path.isdir(thread.cwd)  # the build's default cwd exists here
+    assert thread.cwd is None  # a rollout's directory is not used unless asked (issue 24.7)
+    kept = HomeSpec.from_rollout(paths["notes"], keep_cwd=True).threads[0].cwd
+    assert kept == os.path.realpath(kept) and os.path.isdir(kept)  # the build's default cwd exists here
     assert (thread.approval_policy, thread.sandbox) == ("never", "read-only")  # what the binary wrote of the config
 
 
 def test_a_tool_call_thread_reads_back_with_its_commands_and_settings(original) -> None:
     _, paths, _ = original
-    spec = spec_from_rollout(paths["tools"])
+    spec = spec_from_rollout(paths["tools"], run_commands=True)
     assert conversation(spec) == [("run it", "ran", COMMANDS)]
+    assert [c.justification for c in spec.threads[0].turns[0].commands] == ["spec", "spec"]  # what the model said
     assert (spec.threads[0].approval_policy, spec.threads[0].sandbox) == ("on-request", "read-only")
-    stand_ins = spec_from_rollout(paths["tools"], stand_in_commands=True)
-    assert conversation(stand_ins) == [("run it", "ran", tuple(stand_in_command(c) for c in COMMANDS))]
+    assert conversation(spec_from_rollout(paths["tools"], stand_in_commands=False)) == conversation(spec)  # the old switch
+    recorded = ("one\n", "two\n")  # what the commands printed when the binary ran them
+    stand_ins = tuple(stand_in_command(c, out, 0) for c, out in zip(COMMANDS, recorded, strict=True))
+    for default in (spec_from_rollout(paths["tools"]), spec_from_rollout(paths["tools"], stand_in_commands=True)):
+        assert conversation(default) == [("run it", "ran", stand_ins)]  # by default nothing of a rollout runs
 
 
 def test_a_fork_reads_back_with_its_parent_up_to_the_fork(original) -> None:
@@ -107,7 +113,7 @@ def test_an_archived_thread_reads_back_archived(original) -> None:
 @pytest.mark.parametrize("key", ["notes", "tools", "fork", "old"])
 def test_a_rebuilt_thread_is_the_original(original, codex_binary: CodexBinary, tmp_path: Path, key: str) -> None:
     built, paths, cache = original
-    spec = spec_from_rollout(paths[key])
+    spec = spec_from_rollout(paths[key], run_commands=True, keep_cwd=True)  # our own rollouts: trusted
     again = build_home(spec, tmp_path / "home", codex_bin=codex_binary.path, cache=cache)
     path = rollout_of(again.path, again.id(spec.refs()[-1]))
     assert rollout_record_kinds(path) == rollout_record_kinds(paths[key])  # a tool-call thread too

@@ -25,7 +25,7 @@ def test_a_build_that_fails_half_way_leaves_no_entry_and_no_scratch(tmp_path: Pa
         cache.get_or_build("k1", half)
     assert cache.entries() == []
     assert [p.name for p in cache.root.iterdir() if not p.name.endswith(".lock")] == []
-    entry, manifest, built = cache.get_or_build("k1", lambda home: {"home": str(home), "ids": []})
+    entry, manifest, built = cache.get_or_build("k1", lambda home: {"home": str(home), "ids": [], "turn_ids": []})
     assert built and cache.entries() == ["k1"] and manifest["ids"] == []
     assert cache.get_or_build("k1", lambda home: pytest.fail("built twice"))[2] is False
 

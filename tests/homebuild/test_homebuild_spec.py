@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from codex_fixtures import CodexFixturesError, HomeSpec, SpecTurn
+from codex_fixtures import CodexFixturesError, HomeSpec, SpecCommand, SpecTurn, SpecUsage
 from codex_fixtures.homebuild.drive import EXEC_TOOL, queue_turn
 from codex_fixtures.homebuild.spec import HomeSpecError
 
@@ -95,3 +95,82 @@ def test_a_command_on_a_binary_that_offers_no_exec_command_names_the_thread() ->
     assert EXEC_TOOL in check(Request([EXEC_TOOL, "view_image"])) and not missing
     assert "done" in check(Request(["shell_command", "view_image"]))
     assert missing == ["thread 0 'tools': the binary offers no exec_command (offered: shell_command, view_image)"]
+
+
+# ---------------------------------------------------------------------------- issue 24: usage, justification, archive time
+def test_commands_take_strings_spec_commands_and_pairs_and_hash_their_justification() -> None:
+    turn = SpecTurn("p", "r", commands=["ls", ("make", "build it"), SpecCommand("pwd", justification="where")])
+    assert turn.commands == ("ls", SpecCommand("make", "build it"), SpecCommand("pwd", "where"))
+    assert [c.justification for c in turn.commands] == [None, "build it", "where"]
+    assert turn.commands[1] != "make" and turn.commands[0] == "ls"  # a justified command is not its bare string
+    assert turn.canonical()["commands"] == ["ls", {"cmd": "make", "justification": "build it"},
+                                            {"cmd": "pwd", "justification": "where"}]
+    plain = SpecTurn("p", "r", commands=[("make", "other")])
+    assert plain.canonical() != SpecTurn("p", "r", commands=[("make", "build it")]).canonical()
+
+
+def test_usage_is_a_spec_usage_or_a_mapping_and_goes_into_the_cache_key() -> None:
+    turn = SpecTurn("p", "r", usage={"input_tokens": 100, "cached_input_tokens": 40, "output_tokens": 7})
+    assert turn.usage == SpecUsage(100, 40, 7, 0) and turn.usage.total_tokens == 107
+    assert turn.canonical()["usage"] == {"input_tokens": 100, "cached_input_tokens": 40, "output_tokens": 7,
+                                         "reasoning_output_tokens": 0}
+    assert SpecTurn("p", "r").canonical() == {"prompt": "p", "reply": "r"}  # no usage: the key of today's specs
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"input": 1}, "usage has no key 'input'"),
+        ({"output_tokens": 1}, "usage needs input_tokens"),
+        ({"input_tokens": -1}, "usage input_tokens must be a whole number >= 0"),
+        ({"input_tokens": 1, "cached_input_tokens": 2}, "cached_input_tokens 2 exceeds input_tokens 1"),
+        ({"input_tokens": 1, "output_tokens": 1, "reasoning_output_tokens": 2}, "reasoning_output_tokens 2 exceeds"),
+        (5, "usage is a SpecUsage or a mapping"),
+    ],
+)
+def test_bad_usage_is_one_line(usage: object, expected: str) -> None:
+    with pytest.raises(HomeSpecError, match=expected):
+        SpecTurn("p", "r", usage=usage)  # type: ignore[arg-type]
+
+
+def test_archived_takes_a_time_not_before_the_threads_last_time() -> None:
+    spec = HomeSpec()
+    t0 = datetime(2024, 3, 1, 9, tzinfo=UTC)
+    ref = spec.thread(turns=[SpecTurn("p", "r", at=t0)], archived=t0 + timedelta(hours=1))
+    thread = spec.thread_of(ref)
+    assert thread.is_archived and thread.archived_at == t0 + timedelta(hours=1)
+    assert thread.canonical()["archived"] == "2024-03-01T10:00:00.000000Z"
+    assert not spec.thread_of(spec.thread()).is_archived
+    with pytest.raises(HomeSpecError, match=r"thread 2: archived 2024-03-01T08:00:00\+00:00 is before the thread's last time"):
+        spec.thread(turns=[SpecTurn("p", "r", at=t0)], archived=t0 - timedelta(hours=1))
+    with pytest.raises(HomeSpecError, match="thread 2: archived is 2024-03-01T09:00:00 without a time zone"):
+        spec.thread(archived=datetime(2024, 3, 1, 9))
+    with pytest.raises(HomeSpecError, match="thread 2: archived is True/False or a datetime"):
+        spec.thread(archived="yes")  # type: ignore[arg-type]
+
+
+def test_one_instant_in_two_zones_hashes_alike() -> None:
+    def make(when: datetime) -> str:
+        spec = HomeSpec()
+        spec.thread(started_at=when)
+        return spec.canonical_json()
+
+    assert make(datetime(2024, 3, 1, 9, tzinfo=UTC)) == make(datetime(2024, 3, 1, 10, tzinfo=timezone(timedelta(hours=1))))
+
+
+@pytest.mark.parametrize(
+    ("declare", "expected"),
+    [
+        (lambda s: s.thread(turns=[("hi\ud800", "r")]), "thread 0: a turn's prompt has a lone surrogate U+D800"),
+        (lambda s: s.thread(turns=[("hi", "r\udfff")], name="n"), "thread 0 'n': turn 'hi': reply has a lone surrogate U+DFFF"),
+        (lambda s: s.thread(name="n\udc00"), "thread 0 'n\\udc00': name has a lone surrogate U+DC00"),
+        (lambda s: s.thread(turns=[SpecTurn("p", "r", commands=[("ls", "why\ud800")])]), "justification has a lone surrogate"),
+        (lambda s: s.fork(s.thread(), turns=[("x\ud801", "r")]), "thread 1 (fork): a turn's prompt has a lone surrogate"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_when_declared_naming_the_thread(declare, expected: str) -> None:
+    """Fails on main: the spec took it and the build failed mid-drive (issue 24, item 8)."""
+    spec = HomeSpec()
+    with pytest.raises(HomeSpecError) as info:
+        declare(spec)
+    assert expected in str(info.value) and "\n" not in str(info.value)

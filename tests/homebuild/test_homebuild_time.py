@@ -27,6 +27,7 @@ from codex_fixtures import (
     read_rollout,
 )
 from codex_fixtures.homebuild.cache import HomeCache
+from codex_fixtures.homebuild.clock import NOMINAL_STEP_MS
 from homebuild_observe import rollout_of
 
 pytestmark = pytest.mark.codex_binary
@@ -104,9 +105,10 @@ def test_the_binary_serves_the_spec_times(timed_home, tmp_path: Path) -> None:
             assert ts(T1) <= listed[built.id(notes)]["updatedAt"] < ts(T1) + 60
             assert listed[built.id(fork)]["createdAt"] == ts(T_FORK)
             assert archived[built.id(old)]["createdAt"] == ts(T_OLD)
-            assert listed[built.id(now)]["createdAt"] >= ts(before) - 1  # no time asked: the build's clock
+            # no time asked: right after the step before it (old's start, old's turn: NOMINAL_STEP_MS each)
+            assert listed[built.id(now)]["createdAt"] == ts(T_OLD) + 2 * NOMINAL_STEP_MS // 1000
             assert [t["id"] for t in app.request("thread/list", {"sortKey": "created_at"})["data"]][:3] == [
-                built.id(now), built.id(fork), built.id(notes)]
+                built.id(fork), built.id(notes), built.id(now)]
             if binary.has_method("thread/turns/list"):
                 turns = app.request("thread/read", {"threadId": built.id(notes), "includeTurns": True})["thread"]["turns"]
                 starts = [t["startedAt"] for t in turns]

@@ -175,3 +175,27 @@ def test_history_shows_where_replay_operations_change(rollouts: dict[str, Path],
                "--releases", str(fake_releases)])
     out, err = capsys.readouterr()
     assert rc == 2 and err.count("\n") == 1 and "unknown replay operation 'fork-everything'" in err
+
+
+def test_replay_of_a_home_runs_every_operation_on_every_thread_of_one_build(
+        rollouts: dict[str, Path], codex_binary: CodexBinary, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 24.4: ``replay HOME`` (and several rollouts): one home per binary with every thread once."""
+    home = rollouts["notes"].parents[4]  # .../home/sessions/YYYY/MM/DD/rollout-*.jsonl
+    report = tmp_path / "replay.json"
+    rc = main(["replay", str(home), "--no-default", "--codex-bin", str(codex_binary.path), "--json", str(report),
+               "--jobs", "2", "-q"])
+    out, err = capsys.readouterr()
+    doc = json.loads(report.read_text())
+    assert rc == 0, out + err
+    labels = {p: p[-12:] for p in (json.loads(line)["payload"]["id"] for line in
+                                   (r.read_text().splitlines()[0] for r in rollouts.values()))}
+    names = [s["name"] for s in doc["scenarios"]]
+    assert len(names) == 3 * len(OPERATIONS) and len(set(names)) == len(names)
+    assert {n.rsplit(" ", 1)[1] for n in names} == set(labels.values())  # each thread's operations, once
+    assert sorted(doc["replay"]["rollouts"]) == sorted(str(p) for p in rollouts.values())
+    assert out.count("rollout [") == 3 and "home on " in out
+    verdicts = {r["verdict"] for r in doc["results"]}
+    assert verdicts <= {"as-intended", "unsupported"}
+    rc = main(["check", str(report), "--no-default", "--codex-bin", str(codex_binary.path), "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "behaviour unchanged" in out, out + err
