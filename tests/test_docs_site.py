@@ -48,6 +48,8 @@ def test_strict_build(site):
     assert not (site / "_incoming").exists() and not (site / "_hooks").exists()
     fetched = [p for p in site.rglob("*.html") if "fonts.googleapis.com" in p.read_text()]
     assert not fetched, f"pages that load web fonts: {fetched[:3]}"
+    roles = [p for p in site.rglob("*.html") if re.search(r":(class|func|meth|mod):<code>", p.read_text())]
+    assert not roles, f"Sphinx roles shown raw: {roles[:3]}"
 
 
 def test_api_reference_shows_every_public_name(site):

@@ -24,6 +24,18 @@ NOTEBOOKS = ROOT / "notebooks"
 CHANGELOG = ROOT / "CHANGELOG.md"
 PLACEHOLDER = re.compile(r"<!-- generated: ([a-z_]+) -->")
 log = logging.getLogger("mkdocs.hooks.generated")
+ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|data|attr|exc|obj|const|ref):`([^`]+)`")
+
+
+def _plain(text: str) -> str:
+    """Sphinx roles (``:class:`~x.Y```) as inline code, as ``sphinx_roles.py`` does for the API pages."""
+
+    def name(match: re.Match[str]) -> str:
+        target = match.group(1)
+        return f"``{target.lstrip('~.').rsplit('.', 1)[-1] if target.startswith(('~', '.')) else target}``"
+
+    return ROLE.sub(name, text)
+
 
 MARKER_KEYS: dict[str, str] = {
     "reply": "A string every model request is answered with (default `\"Done\"`). Not together with `responses`.",
@@ -133,10 +145,11 @@ def gen_fixtures() -> str:
     parts = []
     for f in fixtures():
         needs = ", ".join(f"`{a}`" for a in f["args"].split(", ") if a and a != "request")
-        rows.append(f"| [`{f['name']}`](#{f['name']}) | {f['scope']} | `{f['yields']}` | {needs or '-'} |")
+        yields = " or ".join(f"`{part.strip()}`" for part in f["yields"].split("|"))  # a | would split the table's cell
+        rows.append(f"| [`{f['name']}`](#{f['name']}) | {f['scope']} | {yields} | {needs or '-'} |")
         if not f["doc"]:
             log.warning("fixture %s has no docstring", f["name"])
-        parts += [f"## {f['name']}", "", f"*scope:* `{f['scope']}` · *yields:* `{f['yields']}`", "", f["doc"], ""]
+        parts += [f"## {f['name']}", "", f"*scope:* `{f['scope']}` · *yields:* `{f['yields']}`", "", _plain(f["doc"]), ""]
     return "\n".join(rows + [""] + parts)
 
 
