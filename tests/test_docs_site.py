@@ -144,6 +144,28 @@ def test_every_public_name_has_a_docstring():
     assert not missing, f"public names without a docstring: {missing}"
 
 
+def test_every_class_and_function_a_module_exports_has_a_docstring():
+    """Beyond the package's names: each wing's and each module's ``__all__`` (constants aside)."""
+    missing = []
+
+    def walk(module) -> None:
+        for sub in module.modules.values():
+            walk(sub)
+        for name in module.exports or ():
+            name = name if isinstance(name, str) else name.name
+            try:
+                obj = module[name]
+                obj = obj.final_target if obj.is_alias else obj
+            except (KeyError, griffe.AliasResolutionError):
+                continue  # lazy names (``__getattr__``) are checked by test_every_public_name_has_a_docstring
+            if (obj.is_class or obj.is_function) and not (obj.docstring and obj.docstring.value.strip()):
+                missing.append(f"{module.path}.{name}")
+
+    walk(griffe.load("codex_fixtures", search_paths=[str(ROOT / "fixtures")]))
+    walk(griffe.load("codex_magics", search_paths=[str(ROOT / "kernel_ext")]))
+    assert not missing, f"exported classes and functions without a docstring: {missing}"
+
+
 # Public callables whose docstrings do not yet describe every argument (2026-12-07). The list may only
 # shrink: a new public name documents its arguments (Google style ``Args:``), and so does one taken off here.
 ARGS_NOT_YET_DOCUMENTED = {
