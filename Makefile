@@ -5,13 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "codex-threadkit needs Python 3.11+ ($(PYTHON) is missing or older): run make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench,docs]'
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its test extras
@@ -21,6 +21,9 @@ demo: $(STAMP)  ## run every reproduction scenario against the bundled codex bin
 
 test: $(STAMP)  ## the whole suite (unit, real binary, real kernel, notebooks) on 2 workers
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+docs: $(STAMP)  ## the documentation site, strictly (a warning fails it), offline, into build/site/
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(STAMP)  ## ratio benchmarks; appends to benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks

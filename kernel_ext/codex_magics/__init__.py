@@ -18,7 +18,11 @@ load right after it never interleave, so the registry and the registered ``%code
 
 
 def load_ipython_extension(ip: Any) -> None:
-    """Register ``%codex`` / ``%%codex`` on ``ip`` (a second load is a no-op)."""
+    """Register ``%codex`` / ``%%codex`` on ``ip`` (a second load is a no-op).
+
+    Args:
+        ip: the IPython ``InteractiveShell`` (``%load_ext codex_magics`` passes it).
+    """
     from .magics import load
 
     with _LIFECYCLE:
@@ -26,7 +30,11 @@ def load_ipython_extension(ip: Any) -> None:
 
 
 def unload_ipython_extension(ip: Any) -> None:
-    """Stop everything the extension started and unregister its magics, completer and config."""
+    """Stop everything the extension started and unregister its magics, completer and config.
+
+    Args:
+        ip: the IPython ``InteractiveShell`` (``%unload_ext codex_magics`` passes it).
+    """
     from .magics import unload
 
     with _LIFECYCLE:
