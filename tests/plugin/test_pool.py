@@ -236,3 +236,15 @@ def test_killed_or_interrupted_session_leaves_no_pooled_process_or_temp_root(pyt
     if how == "sigkill":
         sweep_stale_roots(tmp)  # what the next session does first: a root of a dead process goes
     assert not [p for p in tmp.iterdir() if p.name.startswith(ROOT_PREFIX)], output
+
+
+def test_under_xdist_each_worker_warms_its_own_and_nothing_outlives_the_session(pytester: pytest.Pytester) -> None:
+    log = pytester.path / "log.jsonl"
+    pytester.makepyfile(test_inner=INNER.format(log=str(log)).replace("range(3)", "range(8)"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-n", "2", "--codex-pool=on",
+                                           "-k", "test_plain and not before")
+    result.assert_outcomes(passed=8)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(r["pooled"] for r in records)  # workers warmed servers for their next tests
+    assert len({r["pid"] for r in records}) == len(records)
+    assert _wait_dead([int(r["pid"]) for r in records], 20.0) == []  # every server, warm or not, is gone
