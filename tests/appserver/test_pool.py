@@ -81,15 +81,32 @@ def test_shutdown_closes_what_was_never_taken_and_discard_others_keeps_the_curre
     assert not pool.prepare("t4", "k", lambda: Thing("late"))  # shut: nothing more is built
 
 
-def test_retire_runs_off_the_caller_thread_in_order_and_at_once_after_shutdown() -> None:
+def test_retire_runs_off_the_caller_thread_and_at_once_after_shutdown() -> None:
     pool = WarmPool(1)
     seen: list[tuple[str, str]] = []
     pool.retire(lambda: seen.append(("a", threading.current_thread().name)))
     pool.retire(lambda: seen.append(("b", threading.current_thread().name)))
     pool.shutdown()
-    assert [s[0] for s in seen] == ["a", "b"] and all(s[1] == "codex-pool-closer" for s in seen)
+    assert sorted(s[0] for s in seen) == ["a", "b"] and all(s[1] == "codex-pool-closer" for s in seen)
     pool.retire(lambda: seen.append(("c", threading.current_thread().name)))
     assert seen[-1] == ("c", threading.current_thread().name)
+
+
+def test_a_long_backlog_closes_on_the_callers_path() -> None:
+    pool = WarmPool(1)
+    release = threading.Event()
+    busy = [threading.Event(), threading.Event()]
+    names: list[str] = []
+    for started in busy:  # both closing threads held in a close
+        pool.retire(lambda started=started: (started.set(), release.wait(10)))
+    assert all(e.wait(10) for e in busy)
+    for _ in range(pool_mod._BACKLOG):  # the backlog fills up
+        pool.retire(lambda: names.append(threading.current_thread().name))
+    pool.retire(lambda: names.append(threading.current_thread().name))
+    assert names == [threading.current_thread().name]  # the next close ran on the caller's path
+    release.set()
+    pool.shutdown()
+    assert len(names) == 1 + pool_mod._BACKLOG
 
 
 def test_size_zero_never_builds() -> None:
