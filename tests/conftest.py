@@ -191,3 +191,16 @@ def _built_homes_cache_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> 
         yield
     finally:
         os.environ.pop(CACHE_ENV, None)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytest's ``pytester``, whose inner sessions do not load hypothesis' plugin.
+
+    No inner session uses hypothesis, and its plugin imports all of it: about 1 s of CPU
+    per inner pytest process (and per xdist worker of an inner ``-n 2`` run), half of
+    what an inner session costs before its first test (issue 26, benchmarks/RESULTS.md).
+    """
+    addopts = os.environ.get("PYTEST_ADDOPTS", "")
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{addopts} -p no:hypothesispytest".strip())
+    return pytester

@@ -34,7 +34,8 @@ ALLOWED = {  # wing -> wings (and top-level modules) it may import
     "homebuild": {"errors", "mock", "appserver", "home"},
     "repro": {"errors", "mock", "appserver", "home", "homebuild"},
     "_plugin_support": {"errors", "mock", "appserver", "home"},
-    "plugin": {"errors", "mock", "appserver", "home", "homebuild", "repro", "_plugin_support"},
+    "_plugin_pool": {"errors", "mock", "appserver", "home", "_plugin_support"},
+    "plugin": {"errors", "mock", "appserver", "home", "homebuild", "repro", "_plugin_support", "_plugin_pool"},
     "__init__": {"errors", "mock", "appserver", "home", "homebuild", "repro"},
 }
 
