@@ -61,6 +61,8 @@ def test_current_date_is_the_day_of_the_spec_time(codex_binary: CodexBinary, tmp
     built = build_home(spec, tmp_path / "home", codex_bin=codex_binary.path, cache=HomeCache(tmp_path / "cache"))
     text = rollout_of(built.path, built.id(ref)).read_text()
     dates = set(re.findall(r"current_date>(\d{4}-\d{2}-\d{2})<", text)) | set(re.findall(r'"current_date":"(\d{4}-\d{2}-\d{2})"', text))
+    if not dates and codex_binary.version_tuple < (0, 163, 0):
+        pytest.skip(f"codex {codex_binary.version} writes no current_date")
     assert dates == {"2024-03-01"}
 
 
