@@ -244,6 +244,9 @@ def test_token_records_and_unique_reply_ids(calibrated: dict[str, Any]) -> None:
         ids = [r["payload"]["id"] for r in b_recs if r.get("type") == "response_item" and r["payload"].get("id")
                and r["payload"].get("role") == "assistant"]
         assert len(ids) == len(set(ids)), f"reply ids repeat: {ids}"
+    calls = [json.loads(r["payload"]["arguments"]) for r in _records(built_home, built_ids[1])[1]
+             if r["payload"].get("type") == "function_call"]
+    assert [c.get("justification") for c in calls] == ["to show the tool"]  # the model's words, as the spec gives them
     assert any(info and info["total_token_usage"]["input_tokens"] == USAGE["input_tokens"]
                for info in (r["payload"].get("info") for r in _records(built_home, built_ids[0])[1]
                             if r["payload"].get("type") == "token_count"))
