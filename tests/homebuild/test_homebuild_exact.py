@@ -91,6 +91,29 @@ def test_a_file_is_named_by_its_threads_creation(codex_binary: CodexBinary, tmp_
         assert stored == str(path)
 
 
+def test_files_are_named_in_the_local_zone_the_binary_inherits(codex_binary: CodexBinary, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regression guard (main passes it too): the binary names files in local time; the zone is part of the key."""
+    import time
+
+    spec = HomeSpec()
+    ref = spec.thread(turns=[("hi", "hello")], started_at=datetime(2024, 3, 1, 23, 30, tzinfo=UTC))
+    cache = HomeCache(tmp_path / "cache")
+    utc = build_home(spec, tmp_path / "utc", codex_bin=codex_binary.path, cache=cache)
+    try:
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+        tokyo = build_home(spec, tmp_path / "tokyo", codex_bin=codex_binary.path, cache=cache)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert not tokyo.from_cache  # another zone, another home
+    local = datetime(2024, 3, 1, 23, 30, tzinfo=UTC).astimezone().strftime("%Y-%m-%dT%H-%M-%S")
+    assert rollout_of(utc.path, utc.id(ref)).name.startswith(f"rollout-{local}-")
+    path = rollout_of(tokyo.path, tokyo.id(ref))
+    assert path.name.startswith("rollout-2024-03-02T08-30-00-") and path.parent.parts[-3:] == ("2024", "03", "02")
+
+
 def test_the_homes_own_times_come_before_its_first_thread(codex_binary: CodexBinary, tmp_path: Path) -> None:
     """Declared first but created later: main moved the home's setup with the first step (after the older thread)."""
     spec = HomeSpec()
