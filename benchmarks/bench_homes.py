@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from codex_fixtures import CodexHome, HomeSpec, MockResponsesServer, SpecTurn, build_home, resolve_codex_bin
@@ -37,11 +37,14 @@ def _specs() -> dict[str, HomeSpec]:
     one = HomeSpec()
     one.thread(turns=[("hi", "hello")])
     mixed = HomeSpec()
-    notes = mixed.thread(turns=[("hi", "hello"), ("more", "sure")], name="notes", started_at=datetime(2024, 3, 1, tzinfo=UTC))
-    mixed.thread(turns=[SpecTurn("run it", "ran", commands=["echo tool"])], approval_policy="on-request", sandbox="read-only")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    usage = {"input_tokens": 1200, "cached_input_tokens": 800, "output_tokens": 40}
+    notes = mixed.thread(turns=[SpecTurn("hi", "hello", usage=usage), ("more", "sure")], name="notes", started_at=t0)
+    mixed.thread(turns=[SpecTurn("run it", "ran", commands=[("echo tool", "to show it")], usage=usage)],
+                 approval_policy="on-request", sandbox="read-only")
     mixed.fork(notes, turns=[("in fork", "forked")])
-    mixed.thread(turns=[("old one", "old")], archived=True)
-    return {"1 thread, 1 turn": one, "4 threads (named, tool call, fork, archived; times)": mixed}
+    mixed.thread(turns=[("old one", "old")], archived=t0 + timedelta(days=1))
+    return {"1 thread, 1 turn": one, "4 threads (named, tool call + justification, usage, fork, archived at; times)": mixed}
 
 
 def _direct(spec: HomeSpec, codex_bin: str, scratch: Path) -> Callable[[], object]:

@@ -156,6 +156,9 @@ def calibrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         for k, key in enumerate(keys):
             ms = firsts.get(k, timeline.steps[k].real_ms)
             given[key] = datetime.fromtimestamp(ms / 1000, UTC)
+        archived = [row.get("archived_at") for row in state_rows(home.path, direct_ids)[3:]]
+        if archived and isinstance(archived[0], int):  # the second the binary stamped the archive with (it has no ms)
+            given[(3, "archive")] = max(given[(3, "archive")], datetime.fromtimestamp(archived[0], UTC))
         times = {key: when for key, when in given.items() if key[1] is None or isinstance(key[1], int)}
         spec = calibration_spec(times, archived_at=given[(3, "archive")])
         direct_seconds = served_seconds(binary, home.path, direct_ids)  # before observe() adds a turn
@@ -241,6 +244,9 @@ def test_token_records_and_unique_reply_ids(calibrated: dict[str, Any]) -> None:
         ids = [r["payload"]["id"] for r in b_recs if r.get("type") == "response_item" and r["payload"].get("id")
                and r["payload"].get("role") == "assistant"]
         assert len(ids) == len(set(ids)), f"reply ids repeat: {ids}"
+    calls = [json.loads(r["payload"]["arguments"]) for r in _records(built_home, built_ids[1])[1]
+             if r["payload"].get("type") == "function_call"]
+    assert [c.get("justification") for c in calls] == ["to show the tool"]  # the model's words, as the spec gives them
     assert any(info and info["total_token_usage"]["input_tokens"] == USAGE["input_tokens"]
                for info in (r["payload"].get("info") for r in _records(built_home, built_ids[0])[1]
                             if r["payload"].get("type") == "token_count"))

@@ -61,6 +61,8 @@ def test_current_date_is_the_day_of_the_spec_time(codex_binary: CodexBinary, tmp
     built = build_home(spec, tmp_path / "home", codex_bin=codex_binary.path, cache=HomeCache(tmp_path / "cache"))
     text = rollout_of(built.path, built.id(ref)).read_text()
     dates = set(re.findall(r"current_date>(\d{4}-\d{2}-\d{2})<", text)) | set(re.findall(r'"current_date":"(\d{4}-\d{2}-\d{2})"', text))
+    if not dates and codex_binary.version_tuple < (0, 163, 0):
+        pytest.skip(f"codex {codex_binary.version} writes no current_date")
     assert dates == {"2024-03-01"}
 
 
@@ -87,6 +89,29 @@ def test_a_file_is_named_by_its_threads_creation(codex_binary: CodexBinary, tmp_
         with sqlite3.connect(db) as con:
             (stored,) = con.execute("SELECT rollout_path FROM threads WHERE id = ?", (built.id(ref),)).fetchone()
         assert stored == str(path)
+
+
+def test_files_are_named_in_the_local_zone_the_binary_inherits(codex_binary: CodexBinary, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regression guard (main passes it too): the binary names files in local time; the zone is part of the key."""
+    import time
+
+    spec = HomeSpec()
+    ref = spec.thread(turns=[("hi", "hello")], started_at=datetime(2024, 3, 1, 23, 30, tzinfo=UTC))
+    cache = HomeCache(tmp_path / "cache")
+    utc = build_home(spec, tmp_path / "utc", codex_bin=codex_binary.path, cache=cache)
+    try:
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+        tokyo = build_home(spec, tmp_path / "tokyo", codex_bin=codex_binary.path, cache=cache)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert not tokyo.from_cache  # another zone, another home
+    local = datetime(2024, 3, 1, 23, 30, tzinfo=UTC).astimezone().strftime("%Y-%m-%dT%H-%M-%S")
+    assert rollout_of(utc.path, utc.id(ref)).name.startswith(f"rollout-{local}-")
+    path = rollout_of(tokyo.path, tokyo.id(ref))
+    assert path.name.startswith("rollout-2024-03-02T08-30-00-") and path.parent.parts[-3:] == ("2024", "03", "02")
 
 
 def test_the_homes_own_times_come_before_its_first_thread(codex_binary: CodexBinary, tmp_path: Path) -> None:

@@ -174,3 +174,41 @@ def test_a_lone_surrogate_is_refused_when_declared_naming_the_thread(declare, ex
     with pytest.raises(HomeSpecError) as info:
         declare(spec)
     assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_every_reply_of_a_spec_has_its_own_ids_stable_per_spec_position() -> None:
+    """Main gave every final reply ``resp-1`` / ``msg-1``: two answers of a thread shared one id."""
+    import json as _json
+
+    from codex_fixtures.mock.sse import parse_sse
+
+    class Server:
+        def __init__(self) -> None:
+            self.queued: list = []
+
+        def enqueue(self, body, **_: object) -> None:
+            self.queued.append(body)
+
+    def bodies() -> list[str]:
+        spec = HomeSpec()
+        spec.thread(turns=[SpecTurn("a", "b", usage={"input_tokens": 9, "output_tokens": 2}), ("c", "d")])
+        spec.thread(turns=[SpecTurn("e", "f", commands=[("ls", "to list")])])
+        server = Server()
+        for thread in spec.threads:
+            for n, turn in enumerate(thread.turns):
+                queue_turn(server, thread, n, turn, [])  # type: ignore[arg-type]
+        return [b if isinstance(b, str) else b(type("R", (), {"body_json": {"tools": [{"name": EXEC_TOOL}]}})())
+                for b in server.queued]
+
+    first, again = bodies(), bodies()
+    assert first == again  # a rebuild sends the same replies
+    events = [parse_sse(body) for body in first]
+    responses = [e["response"]["id"] for ev in events for e in ev if e["type"] == "response.completed"]
+    items = [e["item"].get("id") or e["item"].get("call_id") for ev in events for e in ev
+             if e["type"] == "response.output_item.done"]
+    assert len(responses) == len(set(responses)) == 4 and len(items) == len(set(items)) == 4
+    assert responses[0] == "resp-0-0" and "msg-0-1" in items and "call-1-0-0" in items
+    usage = next(e["response"]["usage"] for e in events[0] if e["type"] == "response.completed")
+    assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (9, 2, 11)
+    call = next(e["item"] for e in events[2] if e["type"] == "response.output_item.done")
+    assert _json.loads(call["arguments"]) == {"cmd": "ls", "sandbox_permissions": "use_default", "justification": "to list"}
