@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 from codex_fixtures import CodexHome
 from codex_fixtures.home import tempdirs
-from codex_fixtures.home.tempdirs import LIVE_SUBDIR, OWNER_FILE, ROOT_PREFIX, in_temp_root, make_temp_dir, sweep_stale_roots, temp_root
+from codex_fixtures.home.tempdirs import (
+    LIVE_SUBDIR,
+    OWNER_FILE,
+    ROOT_PREFIX,
+    in_temp_root,
+    make_temp_dir,
+    sweep_stale_roots,
+    temp_root,
+)
 
 
 def fake_root(base: Path, pid: int, owner: str | None) -> Path:
