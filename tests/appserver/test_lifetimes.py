@@ -121,7 +121,9 @@ def test_stdio(codex_app_server, codex_home):
 @pytest.mark.codex(config={{"extra": PROFILE}})
 def test_websocket(codex_home):
     from codex_fixtures import AppServerProcess
-    app = AppServerProcess(codex_home, transport="websocket", cwd=WORKSPACE)
+    from codex_fixtures.appserver.websocket import supports_websocket_auth
+    auth = "token" if supports_websocket_auth() else "none"  # 0.101.0 has no --ws-auth
+    app = AppServerProcess(codex_home, transport="websocket", cwd=WORKSPACE, websocket_auth=auth)
     app.initialize()
     app.request("thread/start", {{"cwd": str(WORKSPACE)}})
     ready(home=str(codex_home), pid=app.pid)
