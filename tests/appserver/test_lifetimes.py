@@ -217,3 +217,12 @@ def test_exec_through_the_executable_is_listed_and_ends_at_close(codex_launch):
         if lib.poll() is None:
             lib.kill()
             lib.wait(10)
+
+
+@real
+def test_proxy_through_the_executable_is_listed_with_its_stderr(codex_launch):
+    # on main `app-server proxy` was exec'd: not in processes, no stderr tail, no teardown
+    done = subprocess.run([str(codex_launch.executable), "app-server", "proxy"], input=b"", capture_output=True, timeout=60)
+    (proc,) = codex_launch.processes
+    assert proc.transport == "proxy" and proc.returncode == done.returncode != 0
+    assert "socket" in proc.stderr_tail()  # no control socket to proxy to: codex says so, and the launch kept it
