@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -185,25 +186,31 @@ def test_close_kills_a_server_that_ignores_stdin_eof_and_sigterm(fake_home, fake
     assert not app.is_alive()
 
 
-def test_close_returns_while_an_escaped_grandchild_holds_stdout(tmp_path, fake_home, fake_peer_bin):
+def test_close_returns_and_the_escaped_grandchild_is_gone(tmp_path, fake_home, fake_peer_bin):
     import os
     import signal
 
+    from codex_fixtures.appserver.supervisor import process_start_time
+
     pid_file = tmp_path / "grandchild.pid"
     app = AppServerProcess(fake_home, codex_bin=fake_peer_bin, env={"FAKE_PEER_MODE": "orphan", "FAKE_PEER_PIDFILE": str(pid_file)})
+    grandchild = None
     try:
-        app.initialize(timeout=5)
+        rid = app.send_request("initialize", {"clientInfo": {"name": "t", "version": "0"}})
+        app.read_stream_until_response_message(rid, timeout=5)
         assert pid_file.exists(), "the fake peer did not start its grandchild"
-        # the grandchild sleeps 120 s with the peer's stdout open; close() must not wait for it
+        grandchild = int(pid_file.read_text())
+        # the grandchild left the peer's session with its stdout open, and the peer exits:
+        # close() returns at once, and the supervisor has killed the grandchild (on main it ran on for 120 s)
         returned, out = _close_in_thread(app, bound=20)
         assert returned, "close() blocked on a stdout pipe kept open by a grandchild"
         assert out == [0]
+        state = process_start_time(grandchild)
+        assert state is None, f"the grandchild {grandchild} outlived its app-server"
     finally:
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if grandchild is not None and process_start_time(grandchild) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(grandchild, signal.SIGKILL)
         app.close()
 
 

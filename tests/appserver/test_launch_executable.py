@@ -261,7 +261,7 @@ def test_the_failure_report_shows_each_launched_app_server(pytester):
     teardown = result.stdout.str().split("ERROR at teardown of test_strict_check_fails_after_the_launch_closed")[1]
     assert "codex launch pid" in teardown and '"method": "initialize"' in teardown  # kept after the files went
     result.stdout.fnmatch_lines([
-        "*codex launch: 1 app-server(s) started*",
+        "*codex launch: 1 process(es) started*",
         "CODEX_HOME: *codex-home-*",
         "executable: *codex-launch-*/codex",
         "pid * (exited 0, relay pid *): */codex app-server",

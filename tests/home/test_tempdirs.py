@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 from codex_fixtures import CodexHome
 from codex_fixtures.home import tempdirs
-from codex_fixtures.home.tempdirs import OWNER_FILE, ROOT_PREFIX, in_temp_root, make_temp_dir, sweep_stale_roots, temp_root
+from codex_fixtures.home.tempdirs import (
+    LIVE_SUBDIR,
+    OWNER_FILE,
+    ROOT_PREFIX,
+    in_temp_root,
+    make_temp_dir,
+    sweep_stale_roots,
+    temp_root,
+)
 
 
 def fake_root(base: Path, pid: int, owner: str | None) -> Path:
@@ -81,6 +89,20 @@ def test_sweep_removes_only_roots_whose_process_is_gone(tmp_path, sleeper, dead_
         sweep_stale_roots(base)
     assert live.is_dir() and creating_live.is_dir() and elsewhere.is_dir() and other_host.is_dir() and mine.is_dir()
     assert not reused.exists() and not dead.exists() and not creating_dead.exists()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for process start times")
+def test_a_root_whose_server_is_still_being_torn_down_is_kept(tmp_path, sleeper, dead_pid):
+    # fails on main (issue 25 item 4): the owner was dead, so the root, its CODEX_HOME included, went from
+    # under a server still running; a supervisor marks itself in <root>/live while it runs
+    root = fake_root(tmp_path, dead_pid, f"{dead_pid} 12345 {namespace()}")
+    (root / LIVE_SUBDIR).mkdir()
+    marker = root / LIVE_SUBDIR / f"{sleeper.pid}-{start_time(sleeper.pid)}"
+    marker.touch()
+    (root / LIVE_SUBDIR / f"{dead_pid}-12345").touch()  # a supervisor that is gone does not keep it
+    assert sweep_stale_roots(tmp_path) == [] and root.is_dir()
+    marker.rename(root / LIVE_SUBDIR / f"{sleeper.pid}-1")  # the same pid, another start time: a reused pid
+    assert sweep_stale_roots(tmp_path) == [root] and not root.exists()
 
 
 def test_a_zombie_owner_counts_as_gone(tmp_path):
