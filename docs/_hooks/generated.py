@@ -176,6 +176,16 @@ def gen_markers() -> str:
     return "\n".join(rows)
 
 
+def _text(node: ast.expr) -> str:
+    """A help string of the plugin's source: a literal, or an f-string whose names the plugin module defines."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        import codex_fixtures.plugin as plugin
+
+        return eval(compile(ast.Expression(node), str(PLUGIN), "eval"), vars(plugin))  # noqa: S307 - our own source
+
+
 def gen_pytest_options() -> str:
     """The plugin's command-line options, from its ``pytest_addoption``."""
     tree = ast.parse(PLUGIN.read_text())
@@ -183,7 +193,7 @@ def gen_pytest_options() -> str:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("addoption"):
             name = ast.literal_eval(node.args[0])
-            helptext = next((ast.literal_eval(k.value) for k in node.keywords if k.arg == "help"), "")
+            helptext = next((_text(k.value) for k in node.keywords if k.arg == "help"), "")
             rows.append(f"| `{name}` | {helptext} |")
     return "\n".join(rows)
 
