@@ -89,7 +89,7 @@ def test_turn_start_accepts_local_image_input(codex_app_server, codex_responses,
     assert done.params["turn"]["status"] == "completed"
     (request,) = codex_responses.requests
     assert request.user_prompts() == ["what is this"]  # the <image ...> / </image> spans are the binary's, not the user's
-    assert any(span.get("type") == "input_image" for item in request.input for span in item.get("content") or [])
+    assert request.input_images() == ["data:image/png;base64," + base64.b64encode(PNG).decode()]
 
 
 # turn_steer.rs: turn_steer_requires_active_turn (the analytics event is waited for by its body)
