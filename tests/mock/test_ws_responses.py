@@ -145,3 +145,14 @@ def test_a_frame_that_is_not_json_is_a_problem():
 def test_transport_is_checked():
     with pytest.raises(ValueError, match="transport must be one of"):
         MockResponsesServer(transport="ws")
+
+
+def test_close_ends_an_open_websocket_and_its_thread():
+    server = MockResponsesServer(transport="websocket").start()
+    with connect(server.ws_url_v1 + "/responses", open_timeout=WAIT) as ws:
+        ws.send(create("warm", generate=False))
+        read_reply(ws)
+        server.close()  # joins the connection threads within its budget, else records a problem
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=WAIT)
+    assert server.problems == []
