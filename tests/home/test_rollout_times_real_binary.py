@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from codex_fixtures import FakeTurn, create_fake_rollout
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.codex_binary
 
 
 def epoch(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp())
 
 
 def listed(app) -> list[tuple[str, int]]:
