@@ -50,7 +50,7 @@ def test_a_decompression_bomb_is_refused_by_the_size_limit():
     (b"not zstd", "zstd", "zstd body does not decode"),
     (gzip.compress(BODY)[:-8], "gzip", "gzip body"),
     (BODY, "br", "content-encoding 'br' is not one the mock decodes"),
-])
+], ids=["zstd-garbage", "gzip-truncated", "br-unknown"])
 def test_a_body_that_does_not_decode_is_a_400_naming_the_encoding(data, encoding, message):
     with pytest.raises(BodyEncodingError, match=message) as refused:
         decode_body(data, encoding, 1 << 20)
