@@ -34,6 +34,7 @@ DESIGN_NAMES |= {  # issue 10: tool calls the binary offers, approvals
 DESIGN_NAMES |= {"HomeSpec", "SpecTurn", "build_home", "BuiltHome"}  # issue 17: homes the binary wrote
 
 DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
+DESIGN_NAMES |= {"analytics_events", "wait_for_analytics_event", "set_thread_updated_at"}  # issue 27: upstream's helpers
 
 
 def test_all_is_unique_and_importable():
