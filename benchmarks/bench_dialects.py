@@ -74,8 +74,20 @@ def bench() -> list[BenchResult]:
     declined = median_time(lambda: _first_turn(codex_bin, True), FIRST_TURNS)
     plain = median_time(lambda: _first_turn(codex_bin, False), FIRST_TURNS)
     return [
-        BenchResult("D1 turn over WebSocket vs HTTP", ours * 1000, baseline * 1000, "ms", 1.2,
-                    note=f"median of {TURNS} interleaved turns on one thread each"),
-        BenchResult("D2 first turn, WebSocket probe declined (426) vs no probe", declined * 1000, plain * 1000, "ms", 1.5,
-                    note=f"median of {FIRST_TURNS}: start, initialize, thread, turn; main's 404 took ~6 s more"),
+        BenchResult(
+            "D1 turn over WebSocket vs HTTP",
+            ours * 1000,
+            baseline * 1000,
+            "ms",
+            1.2,
+            note=f"median of {TURNS} interleaved turns on one thread each",
+        ),
+        BenchResult(
+            "D2 first turn, WebSocket probe declined (426) vs no probe",
+            declined * 1000,
+            plain * 1000,
+            "ms",
+            1.5,
+            note=f"median of {FIRST_TURNS}: start, initialize, thread, turn; main's 404 took ~6 s more",
+        ),
     ]

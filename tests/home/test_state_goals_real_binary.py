@@ -22,7 +22,12 @@ def test_a_goal_written_here_is_what_the_binary_serves_and_the_reverse(codex_app
     state.set_goal(thread, "ship the port", token_budget=1000, tokens_used=10)
     state.account_goal_usage(thread, tokens=5, seconds=2)
     served = app.request("thread/goal/get", {"threadId": thread})["goal"]
-    assert (served["objective"], served["status"], served["tokenBudget"], served["tokensUsed"]) == ("ship the port", "active", 1000, 15)
+    assert (served["objective"], served["status"], served["tokenBudget"], served["tokensUsed"]) == (
+        "ship the port",
+        "active",
+        1000,
+        15,
+    )
     other = app.start_thread()["id"]
     app.request("thread/goal/set", {"threadId": other, "objective": "from the binary"})
     row = state.goal(other)

@@ -28,8 +28,12 @@ COMPRESS = {
 def test_a_compressed_model_request_is_decoded_and_keeps_its_encoding(encoding):
     with MockResponsesServer() as server:
         server.enqueue("ok")
-        answer = httpx.post(server.url_v1 + "/responses", content=COMPRESS[encoding](BODY),
-                            headers={"content-encoding": encoding, "content-type": "application/json"}, timeout=5)
+        answer = httpx.post(
+            server.url_v1 + "/responses",
+            content=COMPRESS[encoding](BODY),
+            headers={"content-encoding": encoding, "content-type": "application/json"},
+            timeout=5,
+        )
         assert answer.status_code == 200
         (request,) = server.requests
         assert (request.body, request.encoding, request.body_json["model"]) == (BODY, encoding, "mock-model")
@@ -46,11 +50,15 @@ def test_a_decompression_bomb_is_refused_by_the_size_limit():
             server.check()
 
 
-@pytest.mark.parametrize(("data", "encoding", "message"), [
-    (b"not zstd", "zstd", "zstd body does not decode"),
-    (gzip.compress(BODY)[:-8], "gzip", "gzip body"),
-    (BODY, "br", "content-encoding 'br' is not one the mock decodes"),
-], ids=["zstd-garbage", "gzip-truncated", "br-unknown"])
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        (b"not zstd", "zstd", "zstd body does not decode"),
+        (gzip.compress(BODY)[:-8], "gzip", "gzip body"),
+        (BODY, "br", "content-encoding 'br' is not one the mock decodes"),
+    ],
+    ids=["zstd-garbage", "gzip-truncated", "br-unknown"],
+)
 def test_a_body_that_does_not_decode_is_a_400_naming_the_encoding(data, encoding, message):
     with pytest.raises(BodyEncodingError, match=message) as refused:
         decode_body(data, encoding, 1 << 20)

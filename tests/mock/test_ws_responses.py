@@ -20,8 +20,14 @@ WAIT = 5.0
 
 
 def create(text: str, **extra) -> str:
-    return json.dumps({"type": "response.create", "model": "mock-model", "input": [
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}], **extra})
+    return json.dumps(
+        {
+            "type": "response.create",
+            "model": "mock-model",
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}],
+            **extra,
+        }
+    )
 
 
 def events(reply_id: str, text: str) -> list[dict]:

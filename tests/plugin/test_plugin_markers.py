@@ -64,8 +64,9 @@ def test_codex_requires_skips_or_strict_xfails_by_version_and_method(pytester, c
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rsx")
     result.assert_outcomes(passed=1, skipped=2, xfailed=1, failed=1)
-    result.stdout.fnmatch_lines([f"*codex {version} is not >{version}: a newer binary's behaviour*",
-                                 f"*codex {version} has no no/such/method*"])
+    result.stdout.fnmatch_lines(
+        [f"*codex {version} is not >{version}: a newer binary's behaviour*", f"*codex {version} has no no/such/method*"]
+    )
 
 
 def test_a_malformed_codex_requires_is_a_usage_error(pytester):

@@ -12,7 +12,7 @@ def test_a_helper_without_codex_bin_runs_the_sessions_binary(pytester, tmp_path_
     where = tmp_path_factory.mktemp("session-bin")
     ran = where / "ran"
     binary = where / "codex"
-    binary.write_text(f"#!/bin/sh\necho \"$@\" >> {ran}\nexit 3\n")
+    binary.write_text(f'#!/bin/sh\necho "$@" >> {ran}\nexit 3\n')
     binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
     pytester.makepyfile(
         f"""
