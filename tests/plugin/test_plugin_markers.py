@@ -82,3 +82,31 @@ def test_a_malformed_codex_requires_is_a_usage_error(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.stderr.fnmatch_lines(["*version must be a specifier like '>=0.171.0', got 'newer'*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_transport_is_checked_and_reaches_the_server_and_the_config():
+    from types import SimpleNamespace
+
+    from codex_fixtures import _plugin_support as support
+
+    with pytest.raises(TypeError, match="transport must be one of 'http', 'websocket', 'both', got 'ws'"):
+        support.marker_options(SimpleNamespace(args=(), kwargs={"transport": "ws"}))
+    options = support.marker_options(SimpleNamespace(args=(), kwargs={"transport": "both", "config": {"model": "m"}}))
+    assert support.home_config(options, "http://127.0.0.1:1/s") == {"model": "m", "transport": "both"}
+    with support.make_server(options) as server:
+        assert server.transport == "both"
+
+
+def test_merged_marker_closest_wins_and_dicts_merge():
+    from types import SimpleNamespace
+
+    from codex_fixtures import _plugin_support as support
+
+    module = SimpleNamespace(
+        args=(), kwargs={"config": {"model": "a", "extra": {"x": 1}}, "reply": "m", "app_server": {"env": {"A": "1"}}}
+    )
+    test = SimpleNamespace(args=(), kwargs={"config": {"extra": {"y": 2}}, "reply": "t", "app_server": {"args": ["-c", "k=v"]}})
+    merged = support.merged_marker([test, module]).kwargs
+    assert merged["config"] == {"model": "a", "extra": {"x": 1, "y": 2}} and merged["reply"] == "t"
+    assert merged["app_server"] == {"env": {"A": "1"}, "args": ["-c", "k=v"]}
+    assert support.merged_marker([]) is None
