@@ -8,7 +8,7 @@ import pytest
 from codex_fixtures import FakeTurn, create_fake_rollout
 from codex_fixtures.home.rollout_times import set_thread_updated_at
 
-pytestmark = pytest.mark.codex_binary
+pytestmark = [pytest.mark.codex_binary, pytest.mark.codex_requires(version=">=0.163", reason="pins 0.163+ thread/list")]
 
 
 def epoch(text: str) -> int:

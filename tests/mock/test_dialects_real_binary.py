@@ -10,7 +10,10 @@ from __future__ import annotations
 import pytest
 from codex_fixtures.mock.sse import ev_assistant_message, ev_completed, ev_response_created
 
-pytestmark = pytest.mark.codex_binary
+pytestmark = [
+    pytest.mark.codex_binary,
+    pytest.mark.codex_requires(version=">=0.163", reason="pins 0.163+ (Responses WebSocket, openai_base_url, zstd bodies)"),
+]
 
 BUILTIN = {"model_provider": "openai"}
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import pytest
 from codex_fixtures.mock.tool_calls import REQUEST_PERMISSIONS_FEATURES, create_request_permissions_sse_response
 
-pytestmark = pytest.mark.codex_binary
+pytestmark = [
+    pytest.mark.codex_binary,
+    pytest.mark.codex_requires(version=">=0.163", reason="request_permissions is offered from 0.163"),
+]
 
 
 @pytest.mark.codex(config={"features": REQUEST_PERMISSIONS_FEATURES, "approval_policy": "on-request"}, responses=[])

@@ -62,7 +62,7 @@ def test_codex_requires_skips_or_strict_xfails_by_version_and_method(pytester, c
             raise AssertionError("never runs")
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rsx")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rsx", f"--codex-bin={codex_binary.path}")
     result.assert_outcomes(passed=1, skipped=2, xfailed=1, failed=1)
     result.stdout.fnmatch_lines(
         [f"*codex {version} is not >{version}: a newer binary's behaviour*", f"*codex {version} has no no/such/method*"]
