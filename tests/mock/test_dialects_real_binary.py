@@ -70,3 +70,15 @@ def test_chatgpt_login_through_the_builtin_provider_over_http_with_zstd_bodies(c
     assert (request.transport, request.encoding, request.header("content-encoding")) == ("http", "zstd", "zstd")
     assert request.message_input_texts("user")[-1] == "hello zstd"
     assert request.header("authorization") == "Bearer fake-access-token"
+
+
+@pytest.mark.codex(responses=[reply(1, "first answer"), reply(2, "second answer")])
+def test_an_item_the_binary_sends_back_normalizes_to_the_scripted_one(codex_app_server, codex_responses):
+    # fails on main: no normalized view (the binary adds status, drops the id, adds annotations)
+    from codex_fixtures.mock.captured import normalize_response_item
+
+    thread = turn(codex_app_server, "hello")
+    codex_app_server.start_turn_and_wait_for_completion({"threadId": thread["id"], "input": text("again")})
+    sent_back = [i for i in codex_responses.requests[1].normalized_input() if i.get("role") == "assistant"]
+    assert sent_back == [normalize_response_item(ev_assistant_message("msg-1", "first answer")["item"])]
+    assert {"type", "role", "content"} == set(codex_responses.requests[1].normalized_input()[-1])  # the user's, id gone
