@@ -35,7 +35,8 @@ ALLOWED = {  # wing -> wings (and top-level modules) it may import
     "repro": {"errors", "mock", "appserver", "home", "homebuild"},
     "_plugin_support": {"errors", "mock", "appserver", "home"},
     "_plugin_pool": {"errors", "mock", "appserver", "home", "_plugin_support"},
-    "plugin": {"errors", "mock", "appserver", "home", "homebuild", "repro", "_plugin_support", "_plugin_pool"},
+    "_plugin_shared": {"errors", "repro"},
+    "plugin": {"errors", "mock", "appserver", "home", "homebuild", "repro", "_plugin_support", "_plugin_pool", "_plugin_shared"},
     "__init__": {"errors", "mock", "appserver", "home", "homebuild", "repro"},
 }
 

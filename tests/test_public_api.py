@@ -36,6 +36,7 @@ DESIGN_NAMES |= {"merge_specs"}  # issue 24: several specs (rollouts, homes) int
 DESIGN_NAMES |= {"SpecCommand", "SpecUsage"}  # issue 24: token usage and justifications a spec gives
 
 DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
+DESIGN_NAMES |= {"analytics_events", "wait_for_analytics_event", "set_thread_updated_at"}  # issue 27: upstream's helpers
 
 
 def test_all_is_unique_and_importable():

@@ -345,3 +345,19 @@ def test_concurrent_senders_put_ids_on_the_wire_in_order(fake_home, fake_peer_bi
 
         sent = [json.loads(line[3:])["id"] for line in app.transcript if line.startswith("-> ") and '"method":"thread/list"' in line]
         assert sorted(ids) == sent and len(sent) == 200
+
+
+def test_assert_no_message_since_counts_only_later_arrivals(fake_home, fake_peer_bin):
+    # fails on main (no since= / mark()): "wait for this, then assert silence" saw what came before
+    with peer(fake_home, fake_peer_bin, "notify") as app:
+        before = app.mark()
+        answer = app.read_stream_until_response_message(app.send_request("thread/read", {}), timeout=5)
+        is_started = lambda m: isinstance(m, JSONRPCNotification) and m.method == "thread/started"  # noqa: E731
+        with pytest.raises(AssertionError, match="thread/started"):  # it arrived after the mark
+            app.assert_no_message(is_started, within=0.05, since=before)
+        app.assert_no_message(is_started, within=0.05, since=answer)  # but before the answer
+        app.assert_no_message(is_started, within=0.05, since=app.mark())
+        with pytest.raises(ValueError, match="since must be a mark"):
+            app.assert_no_message(is_started, within=0.05, since=-1)
+        with pytest.raises(ValueError, match="not a message this client received"):
+            app.assert_no_message(is_started, within=0.05, since=JSONRPCNotification("x", {}))

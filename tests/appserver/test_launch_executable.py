@@ -316,3 +316,19 @@ def test_a_forked_child_neither_closes_the_launch_nor_hides_what_it_starts(codex
     first, second = codex_launch.processes
     assert first.alive and lib.request("thread/list", {})["result"] is not None  # the parent's codex survived
     assert second.wait(10) == 0 and any("initialize" in line for line in second.transcript)
+
+
+@real
+def test_messages_are_the_transcript_uncut_and_parsed(codex_launch, client):
+    # fails on main: the transcript cut each line at 2,000 characters and had no parsed view
+    long = "long instructions " * 1000  # 18,000 characters
+    lib = client(codex_launch.executable)
+    lib.initialize()
+    lib.request("thread/start", {"developerInstructions": long})
+    (proc,) = codex_launch.processes
+    sent = [m for _, m in proc.messages("->")]
+    assert [m.get("method") for m in sent][:3] == ["initialize", "initialized", "thread/start"]
+    assert sent[2]["params"]["developerInstructions"] == long
+    assert all(side in ("->", "<-") for side, _ in proc.messages())
+    assert any(isinstance(m, dict) and "thread" in (m.get("result") or {}) for _, m in proc.messages("<-"))
+    assert any(line.endswith(" ...") for line in proc.transcript)  # the report view stays cut

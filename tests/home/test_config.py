@@ -121,3 +121,20 @@ def test_a_string_that_is_not_utf8_is_a_config_error_naming_the_key(extra, named
         with pytest.raises(ConfigError):
             CodexHome("http://127.0.0.1:1", keep=keep, extra=extra)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("codex-home-")]
+
+
+def test_the_builtin_provider_is_pointed_at_the_mock_with_openai_base_url_and_no_table():
+    # fails on main: it wrote [model_providers.openai], which both binaries refuse ("reserved built-in provider IDs")
+    doc = config_dict("http://127.0.0.1:1/s", model_provider="openai", requires_openai_auth=True)
+    assert doc["openai_base_url"] == "http://127.0.0.1:1/s/v1" and "model_providers" not in doc
+    with pytest.raises(ConfigError, match="built-in provider 'openai' takes no provider table, so not request_max_retries"):
+        config_dict("http://127.0.0.1:1/s", model_provider="openai", request_max_retries=1)
+
+
+@pytest.mark.parametrize(("transport", "supports"), [("http", False), ("websocket", True), ("both", True)])
+def test_transport_sets_supports_websockets(transport, supports):
+    doc = config_dict("http://127.0.0.1:1/s", transport=transport)
+    assert doc["model_providers"]["mock_provider"]["supports_websockets"] is supports
+    assert "supports_websockets" not in config_dict("http://127.0.0.1:1/s")["model_providers"]["mock_provider"]
+    with pytest.raises(ConfigError, match="unknown transport 'ws'"):
+        config_dict("http://127.0.0.1:1/s", transport="ws")

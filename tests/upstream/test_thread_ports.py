@@ -210,7 +210,8 @@ def test_thread_resume_token_usage_replay_can_belong_to_interrupted_turn(codex_h
             "total_tokens": 130}
     total = {"input_tokens": 180, "cached_input_tokens": 40, "output_tokens": 50, "reasoning_output_tokens": 15,
              "total_tokens": 230}
-    records.insert(-1, token_count_record(last, total_usage=total, timestamp=CREATED, codex_version=codex_binary))
+    records.insert(-1, token_count_record(last, total_usage=total, timestamp=CREATED, codex_version=codex_binary,
+                                          model_context_window=123_456))
     append_records(rollout_path(codex_home, FILENAME_TS, tid), records)
     app = codex_app_servers()
     thread = app.request("thread/resume", {"threadId": tid}, timeout=T)["thread"]
@@ -219,6 +220,7 @@ def test_thread_resume_token_usage_replay_can_belong_to_interrupted_turn(codex_h
     note = _token_usage_update(app)
     assert note["threadId"] == tid and note["turnId"] == interrupted
     assert (note["tokenUsage"]["total"]["totalTokens"], note["tokenUsage"]["last"]["totalTokens"]) == (230, 130)
+    assert note["tokenUsage"]["modelContextWindow"] == 123_456  # the record's, not the binary's default
 
 
 def test_thread_resume_by_external_rollout_path(codex_home, codex_app_servers, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from codex_fixtures import Gate, create_exec_command_sse_response, ev_completed, ev_response_created
 from codex_fixtures.appserver.api_schema import catalog_for
+from codex_fixtures.mock.analytics import wait_for_analytics_event
 from codex_fixtures.mock.matching import body_contains, header_is, when
 from codex_fixtures.mock.sse import ev_assistant_message, ev_function_call, sse
 
@@ -90,21 +91,19 @@ def test_turn_start_accepts_local_image_input(codex_app_server, codex_responses,
     assert done.params["turn"]["status"] == "completed"
     (request,) = codex_responses.requests
     assert request.user_prompts() == ["what is this"]  # the <image ...> / </image> spans are the binary's, not the user's
-    assert any(span.get("type") == "input_image" for item in request.input for span in item.get("content") or [])
+    assert request.input_images() == ["data:image/png;base64," + base64.b64encode(PNG).decode()]
 
 
 # turn_steer.rs: turn_steer_requires_active_turn (the analytics event is waited for by its body)
 @pytest.mark.codex(auth="chatgpt", responses=[])
 def test_turn_steer_requires_active_turn(codex_binary, codex_app_server, codex_responses):
     needs(codex_binary, "turn/steer", "clientUserMessageId")
-    events = codex_responses.route("POST", ANALYTICS, json={})
     app = codex_app_server
     thread = app.start_thread({"model": "mock-model"})
     rid = app.send_turn_steer_request({"threadId": thread["id"], "input": text("steer"), "expectedTurnId": "turn-does-not-exist",
                                        "clientUserMessageId": "client-steer-message-1"})
     assert app.read_stream_until_error_message(rid).code == -32600
-    (call,) = events.wait_for_calls(1, 15, match="codex_turn_steer_event")
-    steer = next(e for e in call.body_json["events"] if e["event_type"] == "codex_turn_steer_event")["event_params"]
+    steer = wait_for_analytics_event(codex_responses, "codex_turn_steer_event", 15)  # upstream's helper, no loop here
     assert (steer["thread_id"], steer["result"], steer["rejection_reason"]) == (thread["id"], "rejected", "no_active_turn")
     assert steer["expected_turn_id"] == "turn-does-not-exist" and steer["accepted_turn_id"] is None
 
