@@ -51,6 +51,8 @@ MARKER_KEYS: dict[str, str] = {
     "tool_check": "`False` turns off only the check that a scripted tool call names a tool the request offered.",
     "check_params": "`False` turns off the check of every request's params against the binary's schema.",
     "home": "A `HomeSpec`: the binary writes its threads into `codex_home` (see `codex_built_home`).",
+    "transport": "How the binary reaches the mock model: `\"http\"` (default), `\"websocket\"` or `\"both\"`; also writes the "
+                 "provider's `supports_websockets`.",
 }
 APP_SERVER_KEYS: dict[str, str] = {
     "env": "Environment variables added over the hermetic child environment (they always win).",
