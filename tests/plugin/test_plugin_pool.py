@@ -233,6 +233,9 @@ def test_killed_or_interrupted_session_leaves_no_pooled_process_or_temp_root(pyt
             proc.wait()
     info = json.loads(out.read_text())
     assert _wait_dead(info["pids"], 20.0) == [], output  # the test's server and the warm one
+    # their supervisors (which keep a root while they tear a tree down) end right after codex: wait for them too
+    supervisors = [int(m.name.split("-")[0]) for m in tmp.glob(f"{ROOT_PREFIX}*/live/*") if m.name.split("-")[0].isdigit()]
+    assert _wait_dead(supervisors, 20.0) == [], output
     if how == "sigkill":
         sweep_stale_roots(tmp)  # what the next session does first: a root of a dead process goes
     assert not [p for p in tmp.iterdir() if p.name.startswith(ROOT_PREFIX)], output
