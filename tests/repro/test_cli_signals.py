@@ -123,7 +123,7 @@ def run_and_signal(tmp_path: Path, script_text: str, sig: int, running: int) -> 
         pids = [int(child.wait_line("SLOW-STARTED", 60).split()[1]) for _ in range(running)]
         sent = time.monotonic()
         child.proc.send_signal(sig)
-        child.proc.wait(timeout=5)  # the promise is 2 s; measured 0.2-0.6 s; slack for a loaded machine
+        child.proc.wait(timeout=15)  # the promise is 2 s; measured 0.2-0.6 s quiet, over 5 s under load 8-11 on 2 cores
         elapsed = time.monotonic() - sent
         rest = child.rest()
     finally:
