@@ -195,6 +195,43 @@ def test_public_arguments_are_documented():
     assert not fixed, f"documented now: take these off ARGS_NOT_YET_DOCUMENTED: {sorted(fixed)}"
 
 
+# Public methods (of the public classes, inherited ones included) whose docstrings do not yet describe every
+# argument (2026-12-07). The list may only shrink. What is left waits for its module to be split: driver.py is
+# being changed on other branches, spec.py and script.py are at the 500-line limit.
+METHOD_ARGS_NOT_YET_DOCUMENTED = {
+    "AppServerProcess.close", "AppServerProcess.format_transcript", "AppServerProcess.stderr_tail",
+    "AppServerProcess.write_raw_line",
+    "HomeSpec.declare_rollout_threads", "HomeSpec.fork", "HomeSpec.from_home", "HomeSpec.from_rollouts",
+    "HomeSpec.last_time", "HomeSpec.owns", "HomeSpec.ref", "HomeSpec.thread_of",
+    "MockResponsesServer.enqueue", "MockResponsesServer.route", "MockResponsesServer.wait_for_requests",
+    "RespxMount.enqueue", "RespxMount.route", "RespxMount.wait_for_requests",
+    "ResponsesScript.enqueue", "ResponsesScript.handle", "ResponsesScript.record_problem",
+    "ResponsesScript.record_request", "ResponsesScript.route", "ResponsesScript.set_repeat",
+    "ResponsesScript.wait_for_requests",
+}
+
+
+def _public_methods():
+    for class_name, cls in _public_objects():
+        if not cls.is_class:
+            continue
+        for name, member in cls.all_members.items():
+            if name.startswith("_"):
+                continue
+            target = member.final_target if member.is_alias else member
+            if target.is_function and target.package.name in ("codex_fixtures", "codex_magics"):
+                yield f"{class_name}.{name}", target
+
+
+def test_public_methods_document_their_arguments():
+    """Each method of a public class documents its arguments (fails on the main of 2026-12-07, where about 150 did not)."""
+    bad = {name: args for name, method in _public_methods() if (args := _undocumented_args(method))}
+    new = {name: args for name, args in bad.items() if name not in METHOD_ARGS_NOT_YET_DOCUMENTED}
+    assert not new, f"public methods whose Args: section misses arguments: {new}"
+    fixed = METHOD_ARGS_NOT_YET_DOCUMENTED - set(bad)
+    assert not fixed, f"documented now: take these off METHOD_ARGS_NOT_YET_DOCUMENTED: {sorted(fixed)}"
+
+
 # The section headings of the README before the site (2026-12-07): each has a page that holds it.
 OLD_README_HEADINGS = [
     "Two commands", "In pytest", "Several app-servers, started late or again", "Routes beyond the Responses API, logins",
