@@ -6,11 +6,13 @@ tests check the generators and the pages without a build.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -230,6 +232,32 @@ def test_public_methods_document_their_arguments():
     assert not new, f"public methods whose Args: section misses arguments: {new}"
     fixed = METHOD_ARGS_NOT_YET_DOCUMENTED - set(bad)
     assert not fixed, f"documented now: take these off METHOD_ARGS_NOT_YET_DOCUMENTED: {sorted(fixed)}"
+
+
+# Public callables that raise (a ``raise`` in their own body, or their ``__init__``'s) but whose docstring has
+# no ``Raises:`` section (2026-12-07; driver.py is being changed on another branch). May only shrink.
+RAISES_NOT_YET_DOCUMENTED = {"AppServerProcess"}
+
+
+def _raises_directly(obj) -> bool:
+    target = obj.members.get("__init__") if obj.is_class else obj
+    if target is None or not target.is_function:
+        return False
+    tree = ast.parse(textwrap.dedent(target.source))
+    return any(isinstance(node, ast.Raise) for node in ast.walk(tree))
+
+
+def test_public_callables_that_raise_document_their_errors():
+    """Fails on the main of 2026-12-07 (eleven names raised without a ``Raises:`` section)."""
+    bad = set()
+    for name, obj in _public_objects():
+        if (obj.is_function or obj.is_class) and _raises_directly(obj):
+            sections = obj.docstring.parse("google") if obj.docstring else []
+            if not any(section.kind.value == "raises" for section in sections):
+                bad.add(name)
+    assert not bad - RAISES_NOT_YET_DOCUMENTED, f"public callables that raise without a Raises: section: {sorted(bad - RAISES_NOT_YET_DOCUMENTED)}"
+    fixed = RAISES_NOT_YET_DOCUMENTED - bad
+    assert not fixed, f"documented now: take these off RAISES_NOT_YET_DOCUMENTED: {sorted(fixed)}"
 
 
 # The section headings of the README before the site (2026-12-07): each has a page that holds it.
