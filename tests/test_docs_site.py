@@ -6,11 +6,13 @@ tests check the generators and the pages without a build.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -166,15 +168,10 @@ def test_every_class_and_function_a_module_exports_has_a_docstring():
     assert not missing, f"exported classes and functions without a docstring: {missing}"
 
 
-# Public callables whose docstrings do not yet describe every argument (2026-12-07). The list may only
-# shrink: a new public name documents its arguments (Google style ``Args:``), and so does one taken off here.
-ARGS_NOT_YET_DOCUMENTED = {
-    "BuiltHome", "CapturedRequest", "LaunchedProcess", "Route", "WebSocketConnection",
-    "create_final_assistant_message_sse_response", "ev_completed", "ev_completed_with_tokens", "ev_failed",
-    "ev_function_call", "ev_local_shell_call", "ev_message_item_added", "ev_output_text_delta", "ev_reasoning_item",
-    "ev_reasoning_item_added", "ev_reasoning_summary_text_delta", "ev_reasoning_text_delta", "ev_response_created",
-    "ev_shell_command_call", "parse_sse", "sse", "sse_completed", "sse_failed",
-}
+# Public callables whose docstrings do not yet describe every argument. Empty since 2026-12-07 (every public
+# name documents its arguments: Google style ``Args:``, or ``Attributes:`` / attribute docstrings for a class's
+# fields). Kept as the mechanism: it may only stay empty, so a new public name documents its arguments too.
+ARGS_NOT_YET_DOCUMENTED: set[str] = set()
 
 
 def _undocumented_args(obj) -> list[str]:
@@ -198,6 +195,69 @@ def test_public_arguments_are_documented():
     assert not new, f"public callables whose Args: section misses arguments: {new}"
     fixed = ARGS_NOT_YET_DOCUMENTED - set(bad)
     assert not fixed, f"documented now: take these off ARGS_NOT_YET_DOCUMENTED: {sorted(fixed)}"
+
+
+# Public methods (of the public classes, inherited ones included) whose docstrings do not yet describe every
+# argument (2026-12-07). The list may only shrink. What is left waits for its module to be split: driver.py is
+# being changed on other branches, spec.py and script.py are at the 500-line limit.
+METHOD_ARGS_NOT_YET_DOCUMENTED = {
+    "AppServerProcess.close", "AppServerProcess.format_transcript", "AppServerProcess.stderr_tail",
+    "AppServerProcess.write_raw_line",
+    "HomeSpec.declare_rollout_threads", "HomeSpec.fork", "HomeSpec.from_home", "HomeSpec.from_rollouts",
+    "HomeSpec.last_time", "HomeSpec.owns", "HomeSpec.ref", "HomeSpec.thread_of",
+    "MockResponsesServer.enqueue", "MockResponsesServer.route", "MockResponsesServer.wait_for_requests",
+    "RespxMount.enqueue", "RespxMount.route", "RespxMount.wait_for_requests",
+    "ResponsesScript.enqueue", "ResponsesScript.handle", "ResponsesScript.record_problem",
+    "ResponsesScript.record_request", "ResponsesScript.route", "ResponsesScript.set_repeat",
+    "ResponsesScript.wait_for_requests",
+}
+
+
+def _public_methods():
+    for class_name, cls in _public_objects():
+        if not cls.is_class:
+            continue
+        for name, member in cls.all_members.items():
+            if name.startswith("_"):
+                continue
+            target = member.final_target if member.is_alias else member
+            if target.is_function and target.package.name in ("codex_fixtures", "codex_magics"):
+                yield f"{class_name}.{name}", target
+
+
+def test_public_methods_document_their_arguments():
+    """Each method of a public class documents its arguments (fails on the main of 2026-12-07, where about 150 did not)."""
+    bad = {name: args for name, method in _public_methods() if (args := _undocumented_args(method))}
+    new = {name: args for name, args in bad.items() if name not in METHOD_ARGS_NOT_YET_DOCUMENTED}
+    assert not new, f"public methods whose Args: section misses arguments: {new}"
+    fixed = METHOD_ARGS_NOT_YET_DOCUMENTED - set(bad)
+    assert not fixed, f"documented now: take these off METHOD_ARGS_NOT_YET_DOCUMENTED: {sorted(fixed)}"
+
+
+# Public callables that raise (a ``raise`` in their own body, or their ``__init__``'s) but whose docstring has
+# no ``Raises:`` section (2026-12-07; driver.py is being changed on another branch). May only shrink.
+RAISES_NOT_YET_DOCUMENTED = {"AppServerProcess"}
+
+
+def _raises_directly(obj) -> bool:
+    target = obj.members.get("__init__") if obj.is_class else obj
+    if target is None or not target.is_function:
+        return False
+    tree = ast.parse(textwrap.dedent(target.source))
+    return any(isinstance(node, ast.Raise) for node in ast.walk(tree))
+
+
+def test_public_callables_that_raise_document_their_errors():
+    """Fails on the main of 2026-12-07 (eleven names raised without a ``Raises:`` section)."""
+    bad = set()
+    for name, obj in _public_objects():
+        if (obj.is_function or obj.is_class) and _raises_directly(obj):
+            sections = obj.docstring.parse("google") if obj.docstring else []
+            if not any(section.kind.value == "raises" for section in sections):
+                bad.add(name)
+    assert not bad - RAISES_NOT_YET_DOCUMENTED, f"public callables that raise without a Raises: section: {sorted(bad - RAISES_NOT_YET_DOCUMENTED)}"
+    fixed = RAISES_NOT_YET_DOCUMENTED - bad
+    assert not fixed, f"documented now: take these off RAISES_NOT_YET_DOCUMENTED: {sorted(fixed)}"
 
 
 # The section headings of the README before the site (2026-12-07): each has a page that holds it.

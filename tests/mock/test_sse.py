@@ -48,6 +48,15 @@ def sdk_validate(event: dict) -> None:
 # ------------------------------------------------------------------ framing
 
 
+def test_sse_module_still_exports_every_event_builder() -> None:
+    """The ``ev_*`` builders moved to ``mock.stream_events``; ``mock.sse`` re-exports each (fails on main: no such module)."""
+    from codex_fixtures.mock import sse as sse_module
+    from codex_fixtures.mock import stream_events
+
+    assert set(stream_events.__all__) <= set(sse_module.__all__)
+    assert all(getattr(sse_module, name) is getattr(stream_events, name) for name in stream_events.__all__)
+
+
 def test_sse_wire_bytes_match_upstream_framing() -> None:
     body = sse([{"type": "response.output_text.delta", "delta": "hé\n"}, {"type": "response.in_progress"}])
     assert body == (
