@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -361,3 +362,17 @@ def test_assert_no_message_since_counts_only_later_arrivals(fake_home, fake_peer
             app.assert_no_message(is_started, within=0.05, since=-1)
         with pytest.raises(ValueError, match="not a message this client received"):
             app.assert_no_message(is_started, within=0.05, since=JSONRPCNotification("x", {}))
+
+
+def test_interrupt_returns_a_buffered_completion_when_the_interrupt_is_not_answered(fake_home, fake_peer_bin):
+    # on main the fallback polled with timeout 0, which the wait refuses (ValueError): it could never return
+    app = peer(fake_home, fake_peer_bin, "silent")
+    try:
+        done = {"threadId": "th", "turn": {"id": "tu", "status": "completed"}}
+        app._deliver(json.dumps({"jsonrpc": "2.0", "method": "turn/completed", "params": done}))
+        got = app.interrupt_turn_and_wait_for_aborted("th", "tu", timeout=0.5)
+        assert got.method == "turn/completed" and got.params == done
+        with pytest.raises(AppServerTimeoutError):  # nothing buffered for another turn: the interrupt's timeout
+            app.interrupt_turn_and_wait_for_aborted("th", "other", timeout=0.3)
+    finally:
+        app.close()
