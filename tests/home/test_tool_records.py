@@ -91,3 +91,61 @@ def test_bad_input_is_a_clear_error(kwargs, message):
     kwargs.setdefault("codex_version", "0.163.0")
     with pytest.raises(ValueError, match=message):
         mcp_tool_call_end_record("call-1", "echo", "echo", **kwargs)
+
+
+def test_image_generation_end_legacy_and_paginated(tmp_path):
+    from codex_fixtures import generated_image_path, image_generation_end_record
+
+    saved = generated_image_path(tmp_path, TID, "call-1")
+    assert saved == tmp_path / "generated_images" / TID / "call-1.png"
+    legacy = image_generation_end_record(
+        "call-1", "a red dot", result="AAAA", saved_path=saved, timestamp=0, codex_version="0.163.0"
+    )
+    assert legacy["payload"] == {
+        "type": "image_generation_end",
+        "call_id": "call-1",
+        "status": "completed",
+        "revised_prompt": "a red dot",
+        "result": "AAAA",
+        "saved_path": str(saved),
+    }
+    failed = image_generation_end_record(
+        "call-1",
+        "a red dot",
+        turn_id=TURN,
+        thread_id=TID,
+        codex_version="0.171.0",
+        history_mode="paginated",
+        timestamp=1,
+        started_at=0.5,
+    )
+    assert failed["payload"]["item"] == {
+        "type": "Extension",
+        "kind": "image_gen.generation",
+        "id": "call-1",
+        "status": "failed",
+        "revisedPrompt": "a red dot",
+        "result": "",
+        "transparentBackground": None,
+        "failure": None,
+        "generationId": None,
+    }
+    assert (failed["payload"]["started_at_ms"], failed["payload"]["completed_at_ms"]) == (500, 1000)
+    on_163 = image_generation_end_record("c", "p", turn_id=TURN, thread_id=TID, codex_version="0.163.0", history_mode="paginated")
+    assert "generationId" not in on_163["payload"]["item"]  # 0.171 added it
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"status": "done"}, "status must be"),
+        ({"history_mode": "paginated", "turn_id": TURN}, "pass thread_id= and turn_id="),
+        ({"codex_version": "0.101.0"}, "does not record image generations"),
+    ],
+)
+def test_image_generation_bad_input_is_a_clear_error(kwargs, message):
+    from codex_fixtures import image_generation_end_record
+
+    kwargs.setdefault("codex_version", "0.163.0")
+    with pytest.raises(ValueError, match=message):
+        image_generation_end_record("call-1", "a red dot", **kwargs)
