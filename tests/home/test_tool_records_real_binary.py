@@ -1,6 +1,6 @@
 """Calibration: :func:`mcp_tool_call_end_record` against what the binary writes for a real MCP tool call.
 
-A stdio MCP server written for the test (``tests/mcp_echo_server.py``) is configured as
+The toolkit's stdio MCP server (``codex_fixtures.mock.mcp_stdio``) is configured as
 ``[mcp_servers.echo]``; the mock scripts a call of its read-only ``echo`` tool (answered) and of
 ``touch`` (refused: it needs approval under ``approval_policy = "never"``). The builder's records must
 have the keys and value types of the binary's (legacy: ``event_msg mcp_tool_call_end``; paginated:
@@ -12,8 +12,6 @@ Measured on 0.163.0 (bundled) and 0.171.0 (``--codex-bin``); 0.101.0 records no 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +24,12 @@ from codex_fixtures import (
     ev_response_created,
     find_thread_path_by_id_str,
     mcp_tool_call_end_record,
+    stdio_mcp_server_config,
 )
 from codex_fixtures.repro.capture_format import wait_for_finished_turns
 
 T = 30.0
-SERVER = Path(__file__).resolve().parents[1] / "mcp_echo_server.py"
-MCP = {"mcp_servers": {"echo": {"command": sys.executable, "args": [str(SERVER)]}}}
+MCP = {"mcp_servers": {"echo": stdio_mcp_server_config()}}
 TIMES = {"timestamp", "duration", "started_at_ms", "completed_at_ms", "durationMs", "startedAtMs", "completedAtMs"}
 
 pytestmark = [
