@@ -1,8 +1,8 @@
 """Calibration: :func:`mcp_tool_call_end_record` against what the binary writes for a real MCP tool call.
 
 The toolkit's stdio MCP server (``codex_fixtures.mock.mcp_stdio``) is configured as
-``[mcp_servers.echo]``; the mock scripts a call of its read-only ``echo`` tool (answered) and of
-``touch`` (refused: it needs approval under ``approval_policy = "never"``). The builder's records must
+``[mcp_servers.echo]``; the mock scripts a call of its read-only ``echo`` tool (answered; once with
+``isError: true``) and of ``touch`` (refused: it needs approval under ``approval_policy = "never"``). The builder's records must
 have the keys and value types of the binary's (legacy: ``event_msg mcp_tool_call_end``; paginated:
 ``item_completed`` ``McpToolCall``), the same values but for times, and a rollout holding them instead
 of the binary's must read back the same ``mcpToolCall`` items. Main has no such builder (fails there).
@@ -72,10 +72,8 @@ def mcp_items(app: AppServerProcess, thread_id: str) -> list[dict]:
 @pytest.mark.parametrize("mode", ["legacy", "paginated"])
 def test_builder_writes_what_the_binary_writes(codex_app_server, codex_home, codex_responses, codex_binary, tmp_path, mode):
     app = codex_app_server
-    for index, tool in ((1, "echo"), (2, "touch")):
-        call = ev_function_call(
-            f"call-{index}", tool, json.dumps({"text": "hi"} if tool == "echo" else {}), namespace="mcp__echo"
-        )
+    for index, tool, arguments in ((1, "echo", {"text": "hi"}), (2, "touch", {}), (3, "echo", {"text": "error"})):
+        call = ev_function_call(f"call-{index}", tool, json.dumps(arguments), namespace="mcp__echo")
         codex_responses.enqueue([ev_response_created(f"r{index}"), call, ev_completed(f"r{index}")])
     codex_responses.enqueue(create_final_assistant_message_sse_response("done"))
     thread_id = app.start_thread({"historyMode": mode}, timeout=T)["id"]
@@ -90,6 +88,15 @@ def test_builder_writes_what_the_binary_writes(codex_app_server, codex_home, cod
             "call-1", "echo", "echo", arguments={"text": "hi"}, result="echo: hi", read_only_hint=True, duration=0.0012, **common
         ),
         "call-2": mcp_tool_call_end_record("call-2", "echo", "touch", arguments={}, error=refused, **common),
+        "call-3": mcp_tool_call_end_record(
+            "call-3",
+            "echo",
+            "echo",
+            arguments={"text": "error"},
+            result={"content": [{"type": "text", "text": "echo: error"}], "isError": True},
+            read_only_hint=True,
+            **common,
+        ),
     }
     for call_id, fake in fakes.items():
         (real_record,) = [r for r in real if is_mcp_end(r, call_id)]
@@ -99,7 +106,7 @@ def test_builder_writes_what_the_binary_writes(codex_app_server, codex_home, cod
 
     # the binary reads the builder's records as it reads its own: swap them in, read in a fresh home
     live = mcp_items(app, thread_id)
-    assert [(i["id"], i["status"]) for i in live] == [("call-1", "completed"), ("call-2", "failed")]
+    assert [(i["id"], i["status"]) for i in live] == [("call-1", "completed"), ("call-2", "failed"), ("call-3", "failed")]
     source = find_thread_path_by_id_str(codex_home, thread_id)
     lines = []
     for record in json.loads("[" + ",".join(source.read_text().splitlines()) + "]"):
