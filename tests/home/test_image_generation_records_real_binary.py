@@ -22,11 +22,12 @@ from codex_fixtures import (
     CodexHome,
     create_final_assistant_message_sse_response,
     ev_completed,
-    ev_function_call,
+    ev_imagegen_call,
     ev_response_created,
     find_thread_path_by_id_str,
     generated_image_path,
     image_generation_end_record,
+    images_generation_body,
 )
 from codex_fixtures.repro.capture_format import wait_for_finished_turns
 
@@ -83,11 +84,10 @@ def test_builder_writes_what_the_binary_writes(
 ):
     app = codex_app_server
     if outcome == "completed":
-        api = codex_responses.route("POST", "/v1/images/generations", json={"created": 0, "data": [{"b64_json": PNG}]})
+        api = codex_responses.route("POST", "/v1/images/generations", json=images_generation_body(PNG))
     else:
         api = codex_responses.route("POST", "/v1/images/generations", status=500, json={"error": {"message": "boom"}})
-    call = ev_function_call("call-1", "imagegen", json.dumps({"prompt": "a red dot"}), namespace="image_gen")
-    codex_responses.enqueue([ev_response_created("r1"), call, ev_completed("r1")])
+    codex_responses.enqueue([ev_response_created("r1"), ev_imagegen_call("call-1", "a red dot"), ev_completed("r1")])
     codex_responses.enqueue(create_final_assistant_message_sse_response("done"))
     thread_id = app.start_thread({"historyMode": mode}, timeout=T)["id"]
     assert app.run_turn(thread_id, "draw a red dot", timeout=T)["status"] == "completed"

@@ -20,7 +20,7 @@ from codex_fixtures import (
     CodexHome,
     create_final_assistant_message_sse_response,
     ev_completed,
-    ev_function_call,
+    ev_mcp_tool_call,
     ev_response_created,
     find_thread_path_by_id_str,
     mcp_tool_call_end_record,
@@ -73,7 +73,7 @@ def mcp_items(app: AppServerProcess, thread_id: str) -> list[dict]:
 def test_builder_writes_what_the_binary_writes(codex_app_server, codex_home, codex_responses, codex_binary, tmp_path, mode):
     app = codex_app_server
     for index, tool, arguments in ((1, "echo", {"text": "hi"}), (2, "touch", {}), (3, "echo", {"text": "error"})):
-        call = ev_function_call(f"call-{index}", tool, json.dumps(arguments), namespace="mcp__echo")
+        call = ev_mcp_tool_call(f"call-{index}", "echo", tool, arguments)
         codex_responses.enqueue([ev_response_created(f"r{index}"), call, ev_completed(f"r{index}")])
     codex_responses.enqueue(create_final_assistant_message_sse_response("done"))
     thread_id = app.start_thread({"historyMode": mode}, timeout=T)["id"]
