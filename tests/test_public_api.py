@@ -37,6 +37,9 @@ DESIGN_NAMES |= {"SpecCommand", "SpecUsage"}  # issue 24: token usage and justif
 
 DOWNSTREAM_NAMES |= {"machine_codex_config", "machine_config_note"}  # issue 18: /etc/codex detection
 DESIGN_NAMES |= {"analytics_events", "wait_for_analytics_event", "set_thread_updated_at"}  # issue 27: upstream's helpers
+DESIGN_NAMES |= {"shell_command_display", "shell_command_argv", "join_shell_words"}  # issue 27: the displayed shell command
+DESIGN_NAMES |= {"mcp_tool_call_end_record", "image_generation_end_record", "generated_image_path", "stdio_mcp_server_config"}
+DESIGN_NAMES |= {"ev_mcp_tool_call", "ev_imagegen_call", "ev_image_generation_call", "images_generation_body"}  # issue 27: the calls  # issue 27: a record builder calibrated on a real MCP call
 
 
 def test_all_is_unique_and_importable():
