@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from codex_fixtures.appserver import served
 from codex_fixtures.appserver.served import ServedProcess, fork_server_pid, spawn_served
-from codex_fixtures.appserver.supervisor import process_start_time
 
 GONE_WITHIN_S = 10.0
 
