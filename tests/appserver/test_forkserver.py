@@ -251,3 +251,15 @@ def test_a_server_that_cannot_start_falls_back_to_a_supervisor_per_spawn_and_say
     for proc in (first, second):
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             stream.close()
+
+
+def test_a_sigkilled_supervisor_leaves_nothing_the_server_kills_its_orphans(tmp_path):
+    # with one supervisor interpreter per spawn (main), a SIGKILLed supervisor left codex's orphans to init
+    proc, codex, grandchild = spawn_tree(tmp_path / "gc")
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL  # it could not report: the owner says killed
+        assert left_after([codex, grandchild]) == []  # codex by PDEATHSIG, the grandchild by the server
+        assert fork_server_pid() is not None
+    finally:
+        kill_all([pid for pid in (codex, grandchild) if alive(pid)])
