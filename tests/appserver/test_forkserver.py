@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -263,3 +264,44 @@ def test_a_sigkilled_supervisor_leaves_nothing_the_server_kills_its_orphans(tmp_
         assert fork_server_pid() is not None
     finally:
         kill_all([pid for pid in (codex, grandchild) if alive(pid)])
+
+
+TTY_OWNER = textwrap.dedent('''
+    import os, sys
+    from codex_fixtures.appserver.served import spawn_served
+    probe = "import os\\ntry:\\n    os.close(os.open('/dev/tty', os.O_RDWR))\\n    print('tty')\\nexcept OSError as e:\\n    print('no tty', e.errno)"
+    os.close(os.open("/dev/tty", os.O_RDWR))  # the owner has one (the test's pty)
+    proc, _ = spawn_served([sys.executable, "-c", probe], cwd="/", env={}, live_dir=None, timeout=30)
+    with open(sys.argv[1], "w") as fh:
+        fh.write(proc.stdout.read().decode())
+    proc.wait(10)
+''')
+
+
+def test_codex_has_no_controlling_terminal_even_when_its_owner_has_one(tmp_path):
+    # the fork server stays in the owner's session (not setsid: autogroups) but drops the terminal (TIOCNOTTY)
+    import pty
+
+    out = tmp_path / "tty.txt"
+    pid, master = pty.fork()
+    if pid == 0:  # pragma: no cover - the owner, on a pty of its own
+        try:
+            os.execv(sys.executable, [sys.executable, "-c", TTY_OWNER, str(out)])
+        finally:
+            os._exit(127)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # drain the pty (the child may write to it) until the child exits
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            try:
+                if not os.read(master, 4096):
+                    break
+            except OSError:
+                break  # EIO: the child side closed
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert out.read_text().split()[:2] == ["no", "tty"], out.read_text()
+    finally:
+        os.close(master)
