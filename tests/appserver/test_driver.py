@@ -279,10 +279,19 @@ def test_waiting_after_close_says_closed(fake_home, fake_peer_bin):
         app.read_stream_until_response_message(rid, timeout=5)
 
 
-def test_spawn_retries_text_file_busy_then_reports_it(fake_home, fake_peer_bin, monkeypatch):
+def test_spawn_reports_a_binary_that_stays_text_file_busy(fake_home, fake_peer_bin):
+    # a real "Text file busy": the binary is still open for writing through every retry
+    with open(fake_peer_bin, "r+b"), pytest.raises(
+            AppServerError, match=r"^cannot start .*fake-codex: \[Errno 26\] Text file busy$"):
+        AppServerProcess(fake_home, codex_bin=fake_peer_bin)
+
+
+def test_fallback_spawn_retries_text_file_busy_then_reports_it(fake_home, fake_peer_bin, monkeypatch):
+    # without the fork server (CODEX_THREADKIT_FORKSERVER=0) every spawn runs its own supervisor through Popen
     import errno
     import subprocess
 
+    monkeypatch.setenv("CODEX_THREADKIT_FORKSERVER", "0")
     real_popen = subprocess.Popen
     calls: list[int] = []
 
