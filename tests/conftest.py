@@ -138,6 +138,13 @@ def slash_tmp_made_by_codex() -> list[Path]:
 _MADE_KEY = pytest.StashKey[MadeBySession]()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest test files first (``tests/slow_first.py``): the two workers of ``make test`` end together."""
+    from slow_first import load_table, slowest_files_first
+
+    items[:] = slowest_files_first(items, load_table())
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Note what of :func:`slash_tmp_made_by_codex` exists before the run (the controller only, under xdist)."""
     if sys.platform.startswith("linux") and not hasattr(session.config, "workerinput"):
