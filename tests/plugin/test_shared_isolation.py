@@ -64,7 +64,8 @@ def test_two_gets_its_own_reply(gateway):
 def test_a_turn_left_running_fails_its_own_test_not_the_next(pytester):
     # on main: test one passes, its follow-up request lands in test two's log and takes its reply: two fails (500)
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_turns=LEAVES_A_TURN.format(strict=True, go=str(pytester.path / "go")))
+    # not test_turns.py: in process, the suite's own tests/magics/test_turns.py is already that module
+    pytester.makepyfile(test_left_turns=LEAVES_A_TURN.format(strict=True, go=str(pytester.path / "go")))
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=2, errors=1)
     text = result.stdout.str()
@@ -75,7 +76,7 @@ def test_a_turn_left_running_fails_its_own_test_not_the_next(pytester):
 @real
 def test_without_strict_the_running_turn_is_interrupted_quietly(pytester):
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_turns=LEAVES_A_TURN.format(strict=False, go=str(pytester.path / "go")))
+    pytester.makepyfile(test_left_turns=LEAVES_A_TURN.format(strict=False, go=str(pytester.path / "go")))
     pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)
 
 
