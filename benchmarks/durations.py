@@ -19,13 +19,23 @@ TABLE = ROOT / "tests" / "durations.json"
 DURATION_LINE = re.compile(r"^([0-9.]+)s (?:setup|call|teardown)\s+(\S+?)::")
 
 
+def _module_path(classname: str) -> str:
+    """``tests.plugin.test_x.TestY`` -> ``tests/plugin/test_x.py`` (the longest prefix that is a file)."""
+    parts = classname.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = "/".join(parts[:end]) + ".py"
+        if (ROOT / candidate).is_file():
+            return candidate
+    return "/".join(parts) + ".py"
+
+
 def per_file(report: Path) -> dict[str, float]:
     """Seconds per test file (path relative to the project root) in one report."""
     totals: dict[str, float] = {}
     text = report.read_text(errors="replace")
     if text.lstrip().startswith("<"):
         for case in ET.fromstring(text).iter("testcase"):
-            path = case.get("file") or (case.get("classname", "").replace(".", "/") + ".py")
+            path = case.get("file") or _module_path(case.get("classname", ""))
             totals[path] = totals.get(path, 0.0) + float(case.get("time", 0) or 0)
         return totals
     for line in text.splitlines():
