@@ -138,6 +138,13 @@ def slash_tmp_made_by_codex() -> list[Path]:
 _MADE_KEY = pytest.StashKey[MadeBySession]()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest test files first (``tests/slow_first.py``): the two workers of ``make test`` end together."""
+    from slow_first import load_table, slowest_files_first
+
+    items[:] = slowest_files_first(items, load_table())
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Note what of :func:`slash_tmp_made_by_codex` exists before the run (the controller only, under xdist)."""
     if sys.platform.startswith("linux") and not hasattr(session.config, "workerinput"):
@@ -193,14 +200,31 @@ def _built_homes_cache_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> 
         os.environ.pop(CACHE_ENV, None)
 
 
-@pytest.fixture
-def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """pytest's ``pytester``, whose inner sessions do not load hypothesis' plugin.
+#: pytest plugins installed with the test extras that inner sessions do not need: their import is most of an
+#: inner session's start-up CPU (measured 2026-12-07: 1.31 s -> 0.56 s of CPU per inner ``pytest --co``)
+INNER_PLUGINS_OFF = ("hypothesispytest", "respx", "pytest_httpserver", "fakefs", "anyio")
 
-    No inner session uses hypothesis, and its plugin imports all of it: about 1 s of CPU
-    per inner pytest process (and per xdist worker of an inner ``-n 2`` run), half of
-    what an inner session costs before its first test (issue 26, benchmarks/RESULTS.md).
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "inner_plugins(*names): pytester sessions of this test keep these plugins (of INNER_PLUGINS_OFF)")
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> pytest.Pytester:
+    """pytest's ``pytester``, whose inner sessions load only the plugins they use.
+
+    No inner session uses hypothesis, respx's ``respx_mock`` or pytest-httpserver; only a
+    few use pyfakefs' ``fs`` (also behind ``codex_fake_home``) or anyio (``codex_async_sdk``):
+    those say so with ``@pytest.mark.inner_plugins("fakefs", "anyio")``. hypothesis' plugin
+    alone imports all of hypothesis, about 1 s of CPU per inner pytest process (and per xdist
+    worker of an inner ``-n 2`` run); the others together another 0.75 s (issue 26,
+    benchmarks/RESULTS.md).
     """
+    marker = request.node.get_closest_marker("inner_plugins")
+    keep = set(marker.args) if marker else set()
+    unknown = keep - set(INNER_PLUGINS_OFF)
+    assert not unknown, f"inner_plugins: {sorted(unknown)} are not among {INNER_PLUGINS_OFF}"
+    off = " ".join(f"-p no:{name}" for name in INNER_PLUGINS_OFF if name not in keep)
     addopts = os.environ.get("PYTEST_ADDOPTS", "")
-    monkeypatch.setenv("PYTEST_ADDOPTS", f"{addopts} -p no:hypothesispytest".strip())
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{addopts} {off}".strip())
     return pytester

@@ -1,8 +1,9 @@
 """Every example of the documentation runs: the README's and every page's under docs/ (not docs/_incoming/).
 
 A fenced ``python`` block is preceded by ``<!-- docs-test: pytest|python|skip (why) -->``: ``pytest``
-blocks are test modules run by pytest in a subprocess (the plugin loaded), ``python`` blocks are
-scripts run with their own TMPDIR. In ``sh`` blocks every ``codex-repro ...`` line must be accepted by
+blocks are test modules, all run by ONE inner pytest process (the plugin loaded; each block its own
+file, as the test files of one user's suite; a failure names the page and line of each failing
+block), ``python`` blocks are scripts run with their own TMPDIR. In ``sh`` blocks every ``codex-repro ...`` line must be accepted by
 the real argument parser and every ``make X`` must be a Makefile target.
 """
 
@@ -13,7 +14,8 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -84,12 +86,83 @@ def test_every_python_block_says_how_it_runs():
     assert not reasonless, f"a skipped example says why: {reasonless}"
 
 
-@pytest.mark.parametrize("block", PYTEST, ids=lambda b: b.id)
-def test_pytest_example(pytester, block):
-    pytester.makepyfile(test_docs_example=block.code)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("passed", 0) >= 1 and "failed" not in outcomes and "errors" not in outcomes, result.stdout.str()
+def module_name(block: Block) -> str:
+    """The inner test module of ``block``: ``test_<page path>_<line>`` (unique per block, a valid module name)."""
+    return "test_" + re.sub(r"\W", "_", f"{block.path.relative_to(ROOT).with_suffix('')}_{block.line}")
+
+
+@dataclass
+class InnerRun:
+    """What the one inner pytest session of every ``pytest`` block reported."""
+
+    output: str = field(repr=False)
+    leftovers: list[str]
+    cases: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # module -> (test, outcome, detail)
+
+
+def _parse_junit(xml: Path) -> dict[str, list[tuple[str, str, str]]]:
+    cases: dict[str, list[tuple[str, str, str]]] = {}
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        # a test: classname "test_mod" (or "test_mod.Class"); a collection error: classname "", name "test_mod"
+        module = (case.get("classname") or case.get("name", "")).split(".")[0]
+        outcome, detail = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            el = case.find(tag)
+            if el is not None:
+                outcome, detail = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag], el.get("message", "") + "\n" + (el.text or "")
+                break
+        cases.setdefault(module, []).append((case.get("name", ""), outcome, detail))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def pytest_blocks_run(tmp_path_factory: pytest.TempPathFactory) -> InnerRun:
+    """Run every ``pytest`` block in one inner pytest process, each block its own test file.
+
+    One session instead of one per block: the inner start-up (about 1.3 s of CPU) and the
+    plugin's session work (template home, warm pool) are paid once, as in a user's suite.
+    The environment is pytester's (own HOME, no outer PYTEST_ADDOPTS, no colours); the inner
+    TMPDIR is a scratch dir that must be empty afterwards.
+    """
+    root = tmp_path_factory.mktemp("docs-pytest")
+    project, scratch = root / "project", root / "tmp"
+    project.mkdir()
+    scratch.mkdir()
+    for block in PYTEST:
+        (project / f"{module_name(block)}.py").write_text(block.code)
+    xml = root / "junit.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "TOX_ENV_DIR"))}
+    env.update(HOME=str(root), USERPROFILE=str(root), PY_COLORS="0", TMPDIR=str(scratch),
+               PYTEST_ADDOPTS="-p no:hypothesispytest")
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly",
+           f"--basetemp={root / 'basetemp'}", f"--junitxml={xml}",
+           "--timeout=120", "--continue-on-collection-errors", "-rfE", str(project)]
+    proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert xml.exists(), f"the inner pytest session of the docs' pytest blocks wrote no report:\n{output}"
+    return InnerRun(output, sorted(p.name for p in scratch.iterdir()), _parse_junit(xml))
+
+
+@pytest.mark.timeout(900)  # the inner session of all blocks (about 40 s of wall on a loaded 2-core machine)
+def test_pytest_examples(pytest_blocks_run):
+    """Every ``pytest`` block passes; a failure names each failing block (page:line) with its report.
+
+    One outer test, not one per block: under xdist each worker would run the inner session
+    itself (``--dist loadgroup`` cannot keep them on one worker: pytest 9.2 dropped the node
+    id suffix it relies on, pytest-xdist issue 1386).
+    """
+    problems = []
+    for block in PYTEST:
+        cases = pytest_blocks_run.cases.get(module_name(block), [])
+        bad = [f"  {name}: {outcome}\n{detail}" for name, outcome, detail in cases if outcome in ("failed", "error")]
+        if not cases:
+            problems.append(f"{block.id}: the inner session ran no test of this block")
+        elif bad:
+            problems.append(f"{block.id} fails:\n" + "\n".join(bad))
+        elif not any(outcome == "passed" for _, outcome, _ in cases):
+            problems.append(f"{block.id}: no test passed: {cases}")
+    assert not problems, "\n\n".join(problems) + f"\n\ninner session output:\n{pytest_blocks_run.output[-6000:]}"
+    assert pytest_blocks_run.leftovers == [], f"the docs' pytest blocks leave temp files behind: {pytest_blocks_run.leftovers}"
 
 
 @pytest.mark.parametrize("block", SCRIPTS, ids=lambda b: b.id)

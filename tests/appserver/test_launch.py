@@ -145,6 +145,7 @@ def test_sdk_binary_problem_names_both_versions(tmp_path):
     assert sdk_binary_problem(CodexBinary(path=tmp_path / "codex", version="0.163.0")) is None
 
 
+@pytest.mark.inner_plugins("anyio")
 def test_sdk_fixtures_fail_in_one_line_on_a_too_old_binary(pytester, tmp_path):
     fake = tmp_path / "codex"
     fake.write_text('#!/bin/sh\n[ "$1" = --version ] && echo "codex-cli 0.101.0" && exit 0\nexit 1\n')
@@ -205,6 +206,7 @@ async def test_async_fails(codex_async_sdk):
 
 
 @real
+@pytest.mark.inner_plugins("anyio")
 def test_sdk_fixtures_close_their_child_and_report_its_stderr(sdk_binary, pytester, tmp_path, monkeypatch):
     record = tmp_path / "pids.jsonl"
     monkeypatch.setenv("SDK_PID_RECORD", str(record))

@@ -95,6 +95,7 @@ def test_failure_report_has_transcript_stderr_and_request_log(pytester):
     assert not re.search(r"127\.0\.0\.1:\d+/[A-Za-z0-9_-]{20,}", result.stdout.str())  # no secret path prefix anywhere in it
 
 
+@pytest.mark.inner_plugins("fakefs")
 def test_fs_and_app_server_together_are_refused(pytester):
     pytester.makepyfile(
         """

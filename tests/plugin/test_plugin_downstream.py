@@ -172,6 +172,7 @@ def test_strict_check_skips_skipped_and_xfailed_tests_only(pytester):
 
 
 @pytest.mark.codex_binary
+@pytest.mark.inner_plugins("fakefs")
 def test_fixture_order_does_not_matter(pytester):
     pytester.makepyfile(
         """

@@ -42,6 +42,7 @@ def test_a_binary_that_cannot_run_leaves_the_default_alone(restore_default, tmp_
     assert rollout_formats.resolve_format(None).key == (0, 171)
 
 
+@pytest.mark.inner_plugins("fakefs")
 def test_session_default_follows_codex_bin(pytester, old_codex, monkeypatch, restore_default):
     monkeypatch.delenv("CODEX_BIN", raising=False)
     pytester.makepyfile(test_inner="""
