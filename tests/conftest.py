@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import sys
 from collections.abc import Iterator
@@ -228,3 +229,25 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request
     addopts = os.environ.get("PYTEST_ADDOPTS", "")
     monkeypatch.setenv("PYTEST_ADDOPTS", f"{addopts} {off}".strip())
     return pytester
+
+
+_SIGNALS_KEPT = (signal.SIGINT, signal.SIGTERM)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    """Give every test the SIGINT / SIGTERM handlers the test before it found, whatever it left.
+
+    A library that ignores SIGINT in-process (``ipykernel``'s ``init_signal`` sets ``SIG_IGN``) would otherwise leave
+    it ignored for the rest of the worker, and every child a later test starts inherits ``SIG_IGN`` across exec: a
+    test that interrupts its child (``test_cli_signals``, the leak test's KeyboardInterrupt) then fails for its
+    neighbour. The change is restored and named on stderr.
+    """
+    before = {sig: signal.getsignal(sig) for sig in _SIGNALS_KEPT}
+    try:
+        return (yield)
+    finally:
+        for sig, handler in before.items():
+            if signal.getsignal(sig) is not handler and handler is not None:
+                sys.stderr.write(f"\n[tests/conftest.py] {item.nodeid} changed the {signal.Signals(sig).name} handler: restored\n")
+                signal.signal(sig, handler)
