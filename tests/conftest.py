@@ -241,7 +241,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     A library that ignores SIGINT in-process (``ipykernel``'s ``init_signal`` sets ``SIG_IGN``) would otherwise leave
     it ignored for the rest of the worker, and every child a later test starts inherits ``SIG_IGN`` across exec: a
     test that interrupts its child (``test_cli_signals``, the leak test's KeyboardInterrupt) then fails for its
-    neighbour. The change is restored and named on stderr.
+    neighbour. The change is restored, and named in the warnings summary.
     """
     before = {sig: signal.getsignal(sig) for sig in _SIGNALS_KEPT}
     try:
@@ -249,5 +249,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     finally:
         for sig, handler in before.items():
             if signal.getsignal(sig) is not handler and handler is not None:
-                sys.stderr.write(f"\n[tests/conftest.py] {item.nodeid} changed the {signal.Signals(sig).name} handler: restored\n")
+                item.warn(pytest.PytestWarning(f"changed the {signal.Signals(sig).name} handler to {signal.getsignal(sig)!r}: "
+                                               "restored for the next test"))
                 signal.signal(sig, handler)
