@@ -230,6 +230,9 @@ def test_exec_through_the_executable_is_listed_and_ends_at_close(codex_launch):
 @real
 def test_proxy_through_the_executable_is_listed_with_its_stderr(codex_launch):
     # on main `app-server proxy` was exec'd: not in processes, no stderr tail, no teardown
+    helped = subprocess.run([str(codex_launch.codex_bin), "app-server", "--help"], capture_output=True, timeout=60)
+    if b"proxy" not in helped.stdout:  # 0.101.0 has no `app-server proxy` (its help lists generate-ts, generate-json-schema)
+        pytest.skip("this codex has no `app-server proxy`")
     done = subprocess.run([str(codex_launch.executable), "app-server", "proxy"], input=b"", capture_output=True, timeout=60)
     (proc,) = codex_launch.processes
     assert proc.transport == "proxy" and proc.returncode == done.returncode != 0
