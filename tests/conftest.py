@@ -208,6 +208,11 @@ INNER_PLUGINS_OFF = ("hypothesispytest", "respx", "pytest_httpserver", "fakefs",
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "inner_plugins(*names): pytester sessions of this test keep these plugins (of INNER_PLUGINS_OFF)")
+    # A suite started in the background (`cmd &`, nohup: a non-interactive shell ignores SIGINT for it) would hand
+    # SIG_IGN to every child across exec, and the tests that interrupt a child (Ctrl-C of codex-repro and %codex repro,
+    # a KeyboardInterrupt mid-test) would wait for an interrupt that never comes. Children get the terminal's default.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
@@ -238,11 +243,13 @@ _SIGNALS_KEPT = (signal.SIGINT, signal.SIGTERM)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
     """Give every test the SIGINT / SIGTERM handlers the test before it found, whatever it left.
 
-    A library that ignores SIGINT in-process (``ipykernel``'s ``init_signal`` sets ``SIG_IGN``) would otherwise leave
-    it ignored for the rest of the worker, and every child a later test starts inherits ``SIG_IGN`` across exec: a
-    test that interrupts its child (``test_cli_signals``, the leak test's KeyboardInterrupt) then fails for its
+    A test or library that ignores SIGINT in-process (``ipykernel``'s ``init_signal`` sets ``SIG_IGN``) would otherwise
+    leave it ignored for the rest of the worker, and every child a later test starts inherits ``SIG_IGN`` across exec:
+    a test that interrupts its child (``test_cli_signals``, the leak test's KeyboardInterrupt) then fails for its
     neighbour. The change is restored, and named in the warnings summary.
     """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # ignored before any test ran (an import, a background start)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # children get the terminal's default, not SIG_IGN
     before = {sig: signal.getsignal(sig) for sig in _SIGNALS_KEPT}
     try:
         return (yield)
