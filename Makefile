@@ -20,7 +20,7 @@ demo: $(STAMP)  ## run every reproduction scenario against the bundled codex bin
 	$(BIN)/codex-repro run || test $$? -eq 1
 
 test: $(STAMP)  ## the whole suite (unit, real binary, real kernel, notebooks) on 2 workers
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 docs: $(STAMP)  ## the documentation site, strictly (a warning fails it), offline, into build/site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
