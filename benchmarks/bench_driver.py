@@ -2,6 +2,8 @@
 
 1. spawn + ``initialize`` (+ close) through :class:`AppServerProcess` vs a bare
    ``subprocess`` JSON-RPC client on the same binary and CODEX_HOME (goal <= 1.10);
+1b. spawn + ``initialize`` + ``thread/start`` + ``thread/archive`` + close, the same two
+   clients on the same warm home: the driver's own overhead (goal <= 1.05, issue 26);
 2. the seed scenario (mock server, CODEX_HOME with config, spawn, initialize,
    ``thread/start``, ``thread/archive``, archived file checked, teardown)
    through the fixture objects vs a bare stdlib script doing the same
@@ -99,6 +101,22 @@ def _ours_init(codex_bin: str, home: str) -> None:
         app.initialize()
 
 
+def _bare_lifecycle(codex_bin: str, home: str, cwd: str) -> None:
+    client = _BareClient(codex_bin, home, cwd)
+    client.request("initialize", _INIT)
+    client.notify("initialized")
+    thread_id = client.request("thread/start", {"model": "mock-model"})["thread"]["id"]
+    client.request("thread/archive", {"threadId": thread_id})
+    client.close()
+
+
+def _ours_lifecycle(codex_bin: str, home: str) -> None:
+    with AppServerProcess(home, codex_bin=codex_bin) as app:
+        app.initialize()
+        thread_id = app.start_thread({"model": "mock-model"})["id"]
+        app.request("thread/archive", {"threadId": thread_id})
+
+
 def _ours_seed(codex_bin: str) -> None:
     with support.make_server(support.MarkerOptions()) as server, CodexHome(server, fresh=True) as home:
         with AppServerProcess(home.path, codex_bin=codex_bin) as app:
@@ -132,6 +150,8 @@ def bench() -> list[BenchResult]:
             _bare_init(codex_bin, str(home.path), cwd)  # warm the home (sqlite files, bundled skills)
             ours1, base1 = interleaved(lambda: _ours_init(codex_bin, str(home.path)),
                                        lambda: _bare_init(codex_bin, str(home.path), cwd), REPEAT)
+            ours1b, base1b = interleaved(lambda: _ours_lifecycle(codex_bin, str(home.path)),
+                                         lambda: _bare_lifecycle(codex_bin, str(home.path), cwd), REPEAT)
             warm4, _ = interleaved(lambda: _bare_init(codex_bin, str(home.path), cwd), lambda: None, REPEAT)
         finally:
             shutil.rmtree(cwd, ignore_errors=True)
@@ -141,6 +161,9 @@ def bench() -> list[BenchResult]:
     return [
         BenchResult("1 spawn+initialize: AppServerProcess vs bare stdlib client", ours1 * ms, base1 * ms, "ms", 1.10,
                     note=f"median of {REPEAT}, interleaved, same warm CODEX_HOME"),
+        BenchResult("1b spawn+initialize+thread/start+thread/archive+close: AppServerProcess vs bare stdlib client",
+                    ours1b * ms, base1b * ms, "ms", 1.05,
+                    note=f"median of {REPEAT}, interleaved, same warm CODEX_HOME; the driver's own overhead (issue 26)"),
         BenchResult("2 seed scenario: fixture objects vs bare stdlib script", ours2 * ms, base2 * ms, "ms", 1.15,
                     note=f"median of {REPEAT}; fresh home + mock each run on both sides"),
         BenchResult("4b codex_app_server-like setup+teardown vs bare spawn+initialize", ours4 * ms, base4 * ms, "ms", 1.15,
