@@ -21,7 +21,8 @@ demo: $(STAMP)  ## run every reproduction scenario against the bundled codex bin
 
 # `make test` writes bytecode caches even where PYTHONDONTWRITEBYTECODE is set: the suite starts some 400 Python
 # processes, and each would compile the toolkit again and pytest would rewrite every plugin's modules again
-# (about 1.5 s of CPU per pytest process). --dist loadfile: a worker that runs out takes half of the other's queue.
+# (about 1.5 s of CPU per pytest process). --dist loadfile: whole test files to whichever worker is free, in the
+# slowest-first order of tests/conftest.py (a module-scoped fixture is made once, not once per worker).
 test: $(STAMP)  ## the whole suite (unit, real binary, real kernel, notebooks) on 2 workers
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 

@@ -1,10 +1,10 @@
 """Run the slowest test files first, so that two xdist workers finish together (issue 26).
 
-Under ``-n 2`` xdist hands tests out in collection order (``--dist load``: round robin, then to
-whichever worker runs low). A file that takes a minute collected last is the run's tail: one
+``make test`` runs ``-n 2 --dist loadfile``: xdist hands whole files, in collection order, to
+whichever worker is free. A file that takes a minute collected last is the run's tail: one
 core works while the other idles. Ordering whole files by their measured cost, slowest first,
-leaves the cheap unit tests for the end, where they fill the gaps. Files stay contiguous and
-keep their own order, so module-scoped fixtures are set up once as before.
+leaves the cheap unit-test files for the end, where they fill the gaps. Files stay whole and
+keep their own order, so module-scoped fixtures are set up once.
 
 The costs are ``tests/durations.json`` (seconds per file, summed setup + call + teardown of a
 ``--durations=0`` or ``--junitxml`` run); ``python -m benchmarks.durations REPORT`` rewrites it.
