@@ -37,6 +37,44 @@ def test_the_fixtures_check_params_against_the_binary_schema(codex_app_server):
     app.read_stream_until_notification_message("turn/completed")
 
 
+@pytest.mark.parametrize("version", ["bundled", "0.101.0", "0.171.0"])
+def test_the_default_initialize_params_are_valid_on_each_binary(version):
+    """initialize() sends its own default params unchecked: they must be what each binary's schema accepts."""
+    from codex_fixtures.appserver.params_check import ParamsCheck
+    from codex_fixtures.appserver.thread_api import DEFAULT_CLIENT_INFO
+
+    binary = None if version == "bundled" else cached_codex(version)
+    if version != "bundled" and binary is None:
+        pytest.skip(f"codex {version} is not in the fetch cache")
+    from codex_fixtures import resolve_codex_bin
+
+    ParamsCheck(binary or resolve_codex_bin())("initialize", {"clientInfo": DEFAULT_CLIENT_INFO, "capabilities": {"experimentalApi": True}})
+
+
+def test_initialize_checks_what_the_caller_gives_and_loads_no_schema_for_its_own_defaults(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from codex_fixtures import AppServerProcess, CodexHome\n"
+        "from codex_fixtures.appserver.api_schema import ParamsSchemaError\n"
+        "with CodexHome('http://127.0.0.1:9') as home, AppServerProcess(home.path, check_params=True) as app:\n"
+        "    app.initialize()\n"
+        "    print('jsonschema' in sys.modules)\n"
+        "with CodexHome('http://127.0.0.1:9') as home, AppServerProcess(home.path, check_params=True) as app:\n"
+        "    try:\n"
+        "        app.initialize(capabilities={'experimentalApi': True, 'optOutNotificationMethodz': []})\n"
+        "    except ParamsSchemaError as exc:\n"
+        "        print(str(exc).split(';')[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "False", out.stdout  # its own defaults: neither the schema nor jsonschema loaded
+    assert lines[1].startswith("initialize: unknown param 'capabilities.optOutNotificationMethodz' (capabilities takes: "), out.stdout
+
+
 def test_send_raw_request_is_never_checked(codex_app_server):
     rid = codex_app_server.send_raw_request("thread/start", {"modle": "x"})  # the binary ignores the unknown field
     assert codex_app_server.read_stream_until_response_message(rid).result["thread"]["id"]

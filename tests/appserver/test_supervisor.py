@@ -57,7 +57,8 @@ def test_the_exit_status_is_codexs_and_an_escaped_grandchild_goes_with_it(tmp_pa
 
 def test_sigterm_ends_the_command_then_the_tree(tmp_path):
     pid_file = tmp_path / "grandchild"
-    argv = supervised_argv(["/bin/sh", "-c", ESCAPE + "trap '' TERM; while :; do sleep 1; done", "sh", str(pid_file)],
+    # the trap before the pid file: a SIGTERM sent once the file exists must find it ignored (else sh dies of it: -15)
+    argv = supervised_argv(["/bin/sh", "-c", "trap '' TERM; " + ESCAPE + "while :; do sleep 1; done", "sh", str(pid_file)],
                            owner_pid=os.getpid())
     proc = subprocess.Popen(argv)
     grandchild = read_pid(pid_file)
