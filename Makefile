@@ -22,9 +22,10 @@ demo: $(STAMP)  ## run every reproduction scenario against the bundled codex bin
 # `make test` writes bytecode caches even where PYTHONDONTWRITEBYTECODE is set: the suite starts some 400 Python
 # processes, and each would compile the toolkit again and pytest would rewrite every plugin's modules again
 # (about 1.5 s of CPU per pytest process). --dist loadfile: whole test files to whichever worker is free, in the
-# slowest-first order of tests/conftest.py (a module-scoped fixture is made once, not once per worker).
+# slowest-first order of tests/conftest.py (a module-scoped fixture is made once, not once per worker);
+# --no-loadscope-reorder keeps that order (xdist would otherwise put the files with the most tests first).
 test: $(STAMP)  ## the whole suite (unit, real binary, real kernel, notebooks) on 2 workers
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 docs: $(STAMP)  ## the documentation site, strictly (a warning fails it), offline, into build/site/
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

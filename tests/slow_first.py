@@ -1,6 +1,7 @@
 """Run the slowest test files first, so that two xdist workers finish together (issue 26).
 
-``make test`` runs ``-n 2 --dist loadfile``: xdist hands whole files, in collection order, to
+``make test`` runs ``-n 2 --dist loadfile --no-loadscope-reorder``: xdist hands whole files, in
+collection order (without that flag it reorders them by their number of tests), to
 whichever worker is free. A file that takes a minute collected last is the run's tail: one
 core works while the other idles. Ordering whole files by their measured cost, slowest first,
 leaves the cheap unit-test files for the end, where they fill the gaps. Files stay whole and
