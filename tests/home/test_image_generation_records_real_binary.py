@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import pytest
 from codex_fixtures import (
@@ -39,6 +38,8 @@ PNG = base64.b64encode(
     )
 ).decode()
 
+from record_shapes import shape, without
+
 pytestmark = [
     pytest.mark.codex_binary,
     pytest.mark.codex_requires(version=">=0.163", reason="0.101 has no image_gen tool"),
@@ -49,23 +50,6 @@ pytestmark = [
 TIMES = {"timestamp", "started_at_ms", "completed_at_ms", "startedAtMs", "completedAtMs"}
 
 
-def shape(value: Any) -> Any:
-    """Keys and value types, recursively (the field names, not the values)."""
-    if isinstance(value, dict):
-        return {k: shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shape(v) for v in value]
-    return type(value).__name__
-
-
-def without_times(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_times(v) for k, v in value.items() if k not in TIMES}
-    if isinstance(value, list):
-        return [without_times(v) for v in value]
-    return value
-
-
 def is_image_end(record: dict) -> bool:
     payload = record.get("payload") or {}
     item = payload.get("item") or {}
@@ -74,7 +58,7 @@ def is_image_end(record: dict) -> bool:
 
 def image_items(app: AppServerProcess, thread_id: str) -> list[dict]:
     thread = app.request("thread/read", {"threadId": thread_id, "includeTurns": True}, timeout=T)["thread"]
-    return [without_times(i) for turn in thread["turns"] for i in turn["items"] if i["type"] == "imageGeneration"]
+    return [without(i, TIMES) for turn in thread["turns"] for i in turn["items"] if i["type"] == "imageGeneration"]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "paginated"])
@@ -110,7 +94,7 @@ def test_builder_writes_what_the_binary_writes(
         history_mode=mode,
     )
     assert shape(fake) == shape(real_record)
-    assert without_times(fake) == without_times(real_record)
+    assert without(fake, TIMES) == without(real_record, TIMES)
     if outcome == "completed":
         assert saved.is_file() and base64.b64encode(saved.read_bytes()).decode() == PNG
 

@@ -12,7 +12,6 @@ Measured on 0.163.0 (bundled) and 0.171.0 (``--codex-bin``); 0.101.0 records no 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from codex_fixtures import (
@@ -32,28 +31,13 @@ T = 30.0
 MCP = {"mcp_servers": {"echo": stdio_mcp_server_config()}}
 TIMES = {"timestamp", "duration", "started_at_ms", "completed_at_ms", "durationMs", "startedAtMs", "completedAtMs"}
 
+from record_shapes import shape, without
+
 pytestmark = [
     pytest.mark.codex_binary,
     pytest.mark.codex_requires(version=">=0.163", reason="0.101 records no MCP tool call in rollouts"),
     pytest.mark.codex(config={"extra": MCP}),
 ]
-
-
-def shape(value: Any) -> Any:
-    """Keys and value types, recursively (the field names, not the values)."""
-    if isinstance(value, dict):
-        return {k: shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shape(v) for v in value]
-    return type(value).__name__
-
-
-def without_times(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_times(v) for k, v in value.items() if k not in TIMES}
-    if isinstance(value, list):
-        return [without_times(v) for v in value]
-    return value
 
 
 def is_mcp_end(record: dict, call_id: str) -> bool:
@@ -66,7 +50,7 @@ def is_mcp_end(record: dict, call_id: str) -> bool:
 
 def mcp_items(app: AppServerProcess, thread_id: str) -> list[dict]:
     thread = app.request("thread/read", {"threadId": thread_id, "includeTurns": True}, timeout=T)["thread"]
-    return [without_times(i) for turn in thread["turns"] for i in turn["items"] if i["type"] == "mcpToolCall"]
+    return [without(i, TIMES) for turn in thread["turns"] for i in turn["items"] if i["type"] == "mcpToolCall"]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "paginated"])
@@ -102,7 +86,7 @@ def test_builder_writes_what_the_binary_writes(codex_app_server, codex_home, cod
         (real_record,) = [r for r in real if is_mcp_end(r, call_id)]
         real_record.pop("ordinal", None)  # numbered by the file, as append_records does
         assert shape(fake) == shape(real_record), call_id
-        assert without_times(fake) == without_times(real_record), call_id
+        assert without(fake, TIMES) == without(real_record, TIMES), call_id
 
     # the binary reads the builder's records as it reads its own: swap them in, read in a fresh home
     live = mcp_items(app, thread_id)
