@@ -100,3 +100,26 @@ HOME_STATE_NAMES = {"CodexState", "StateEditError", "create_state_database", "pr
 def test_home_state_names_are_exported():
     assert HOME_STATE_NAMES <= set(codex_fixtures.__all__), HOME_STATE_NAMES - set(codex_fixtures.__all__)
     assert issubclass(codex_fixtures.StateEditError, (codex_fixtures.CodexFixturesError, ValueError))
+
+
+def test_importing_the_package_or_the_plugin_loads_only_what_is_used():
+    """Names are imported on first use (PEP 562): a pytest process pays for the wings its tests use (issue 26)."""
+    code = (
+        "import sys\n"
+        "import codex_fixtures\n"
+        "print(sorted(m for m in sys.modules if m.startswith('codex_fixtures.')))\n"
+        "import codex_fixtures.plugin\n"
+        "heavy = ('websockets', 'jsonschema', 'respx', 'pyfakefs', 'codex_fixtures.homebuild.build')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "from codex_fixtures import AppServerProcess, CodexHome, create_mock_responses_server_repeating_assistant\n"
+        "with create_mock_responses_server_repeating_assistant('ok') as mock, CodexHome(mock.uri) as home, AppServerProcess(home.path) as app:\n"
+        "    app.initialize()\n"
+        "    thread = app.start_thread()\n"
+        "    print(app.run_turn(thread['id'], 'hi')['status'], [m for m in ('websockets', 'jsonschema') if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    package, plugin, turn = proc.stdout.splitlines()
+    assert package == "['codex_fixtures.errors']" or package == "[]", package
+    assert plugin == "[]", plugin
+    assert turn == "completed []", turn  # a stdio server and an HTTP turn load no WebSocket code
