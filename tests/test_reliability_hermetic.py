@@ -1,8 +1,9 @@
 """Reliability: the hermetic set-up, proven with strace rather than assumed (every entry point, last test).
 
 A full scenario (start, turn, archive, unarchive) runs the real app-server
-under ``strace -ff -yy -e trace=network,file``, through a wrapper script passed
-as ``codex_bin``. Every traced process (the binary and anything it spawns) must
+under ``strace -ff --seccomp-bpf -yy -e trace=network,file``, through a wrapper script passed
+as ``codex_bin`` (``--seccomp-bpf``: only the traced calls stop the process, the same record at a fraction
+of the cost). Every traced process (the binary and anything it spawns) must
 
 * connect / send only to 127.0.0.0/8 or ::1 (AF_UNIX and AF_NETLINK are local
   and ignored), and
@@ -170,7 +171,7 @@ def test_full_scenario_under_strace_stays_on_loopback_and_inside_its_temp_dirs(t
     wrapper = root / "codex-under-strace"
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'exec {shutil.which("strace")} -ff -qq -yy -e trace=network,file -o {logs}/trace '
+        f'exec {shutil.which("strace")} -ff --seccomp-bpf -qq -yy -e trace=network,file -o {logs}/trace '
         f'-- {resolve_codex_bin()} "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -298,7 +299,7 @@ def test_release_commands_websocket_sdk_schema_and_template_homes_never_touch_an
     env.update(HOME=str(home), TMPDIR=str(tmp), IPYTHONDIR=str(tmp_path / "ipython"))
     strace = shutil.which("strace")
     trace = tmp_path / "trace"
-    prefix = [strace, "-f", "-qq", "-e", "trace=file", "-o", str(trace)] if strace else []
+    prefix = [strace, "-f", "--seccomp-bpf", "-qq", "-e", "trace=file", "-o", str(trace)] if strace else []
     proc = subprocess.run([*prefix, sys.executable, "-c", NEWER_ENTRY_POINTS, *sdk], capture_output=True, text=True,
                           timeout=400, env=env, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
