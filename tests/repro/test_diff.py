@@ -59,14 +59,22 @@ def test_diff_of_the_bundled_binary_with_itself_is_empty(capsys):
 
 
 @pytest.mark.codex_binary
-def test_diff_against_a_fake_old_release(fake_releases):
+def test_diff_against_a_fake_old_release(fake_releases, monkeypatch):
+    # two scenarios, one that the fake changes and one it does not (the whole catalog on two releases is
+    # test_scenarios' and the CLI tests' work; here it would only repeat it: 15 s)
+    from codex_fixtures.repro import diff as diff_module
+
+    real = diff_module.run_scenarios
+    monkeypatch.setattr(diff_module, "run_scenarios",
+                        lambda names, *args, **kw: real(["archive-just-started", "start-is-lazy"], *args, **kw))
     old, new = codex_binary_info(fake_releases / "1.0.0" / "codex"), codex_binary_info()
     d = diff_binaries(old, new)
     assert d.exit_code == 1 and old.version == "1.0.0"
     assert d.methods == {"added": ["thread/name/set"], "removed": []}
     assert d.fields["thread/start"] == {"params": {"removed": {"legacyFlag": "boolean|null"}}}
     assert d.tools == {} and d.rollout_kinds == {"added": [], "removed": []}  # same binary underneath
-    archive = next(s for s in d.scenarios if s["scenario"] == "archive-just-started")
+    assert [s["scenario"] for s in d.scenarios] == ["archive-just-started"]  # the unchanged one is not listed
+    archive = d.scenarios[0]
     assert (archive["from"]["verdict"], archive["to"]["verdict"]) == ("differs", "as-intended")
     text = d.to_text()
     assert "methods: 1 added, 0 removed\n  + thread/name/set" in text
