@@ -76,7 +76,12 @@ def make_fake_releases(root: Path, real: Path, releases: dict[str, str] = FAKE_R
         d = root / version
         d.mkdir(parents=True)
         exe = d / "codex"
-        exe.write_text(f'#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} {real} {version} {flavour} "$@"\n')
+        exe.write_text(  # the shell answers what needs no Python (the version; a "new" release is the real one)
+            "#!/bin/sh\n"
+            f'if [ "$1" = --version ]; then echo "codex-cli {version}"; exit 0; fi\n'
+            + (f'exec {real} "$@"\n' if flavour == "new" else "")
+            + f'exec {sys.executable} -I -S {Path(__file__).resolve()} {real} {version} {flavour} "$@"\n'
+        )
         exe.chmod(0o755)
     (root / "not-a-release").mkdir()
     return root
