@@ -13,6 +13,7 @@ their app-servers), then its process group is ended.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -25,15 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+from conftest import leftover_app_servers
 
-pytest.importorskip("jupyterlab", reason="jupyterlab is not installed (pip install -e '.[test]')")
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
-httpx = pytest.importorskip("httpx")
-
-from conftest import leftover_app_servers  # noqa: E402
-
-pytestmark = [pytest.mark.kernel, pytest.mark.codex_binary, pytest.mark.timeout(150)]
+# Whether they are installed, not imported here: importing jupyterlab in every collecting process costs about 2 s of
+# CPU (it imports jsonschema with rfc3987-syntax's grammars); the JupyterLab server is a child process anyway.
+_MISSING = [name for name in ("jupyterlab", "playwright") if importlib.util.find_spec(name) is None]
+pytestmark = [pytest.mark.kernel, pytest.mark.codex_binary, pytest.mark.timeout(150),
+              pytest.mark.skipif(bool(_MISSING), reason=f"not installed (pip install -e '.[test]'): {_MISSING}")]
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "quickstart.ipynb"
 TOKEN = "codex-threadkit-browser-test"
@@ -172,7 +173,9 @@ def _run_in_jupyterlab(tmp_path: Path, notebook: Path, check, before_run=None) -
     page = None
     try:
         lab.wait_ready()
-        with playwright_sync.sync_playwright() as pw:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, env=scratch_env(tmp_path / "browser-home"), args=[
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-sandbox", "--disable-gpu"])
             try:

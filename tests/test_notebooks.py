@@ -5,17 +5,18 @@ The notebooks assert what they show, so a behaviour change of the binary fails h
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+from codex_fixtures.appserver.jsonschema_import import import_jsonschema
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
-pytestmark = [pytest.mark.kernel, pytest.mark.codex_binary]
+# checked, not imported, at collection: nbformat imports jsonschema, about 2 s of CPU in every collecting process
+_MISSING = [name for name in ("nbformat", "nbclient") if importlib.util.find_spec(name) is None]
+pytestmark = [pytest.mark.kernel, pytest.mark.codex_binary, pytest.mark.skipif(bool(_MISSING), reason=f"not installed: {_MISSING}")]
 
 _executed: dict[str, Any] = {}
 
@@ -23,6 +24,10 @@ _executed: dict[str, Any] = {}
 def executed(name: str, tmp_path: Path) -> Any:
     """The notebook after running every cell (once per test process)."""
     if name not in _executed:
+        import_jsonschema()  # nbformat's jsonschema without rfc3987-syntax's grammar build (the same checks)
+        import nbclient
+        import nbformat
+
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path)}})
         client.execute()  # raises CellExecutionError (with the cell and its error) on the first failing cell

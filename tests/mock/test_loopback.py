@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 
 import httpx
-import openai
 import pytest
 from codex_fixtures.errors import MockResponsesCheckError
 from codex_fixtures.mock.loopback import (
@@ -151,6 +150,8 @@ def test_cut_after_truncates_the_body(server: MockResponsesServer, client: httpx
 def test_openai_sdk_streams_from_the_server(server: MockResponsesServer) -> None:
     events = [ev_response_created("resp-1"), *ev_assistant_message("msg-1", "hello there", streamed=True)]
     server.enqueue(sse(spec_complete_stream([*events, ev_completed("resp-1")])))
+    import openai  # here, not at the top: importing it costs every collecting process ~0.4 s
+
     with openai.OpenAI(api_key="sk-test", base_url=server.url_v1, max_retries=0) as sdk:
         with sdk.responses.stream(model="mock-model", input="hi") as stream:
             deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]

@@ -33,6 +33,7 @@ from codex_fixtures import (
     ev_write_stdin_call,
     resolve_codex_bin,
 )
+from codex_fixtures.appserver.jsonschema_import import import_jsonschema
 from codex_fixtures.mock.tool_calls import EXEC_COMMAND_ARGUMENTS, ev_custom_tool_call, tool_call_sse_response
 from codex_fixtures.mock.tool_check import offered_tool_kinds
 
@@ -116,7 +117,7 @@ def test_builder_arguments_fit_the_binarys_schema(captured: Capture, tool_name: 
             assert item["type"] == "custom_tool_call" and tool["format"]["syntax"] == "lark"
             assert '"*** Begin Patch"' in tool["format"]["definition"] and item["input"].startswith("*** Begin Patch\n")
             continue
-        jsonschema = pytest.importorskip("jsonschema")
+        jsonschema = import_jsonschema()
         assert tool["type"] == "function" and item["type"] == "function_call"
         arguments = json.loads(item["arguments"])
         jsonschema.validate(arguments, tool["parameters"])  # names, required, enums, additionalProperties
