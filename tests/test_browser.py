@@ -8,7 +8,9 @@ time, growing text) and ends with the mock's exact reply (``<`` and tags
 shown, not rendered), no cell shows an error, and a rollout path is shown
 whole. On failure the screenshots are kept and listed in the message. The
 server is shut down through its API (it shuts its kernels down, and they
-their app-servers), then its process group is ended.
+their app-servers), then its process group is ended. The module's two notebooks share
+one JupyterLab and one chromium (each test its own browser context): a JupyterLab start
+costs about 8 s of CPU.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from codex_fixtures.appserver.jsonschema_import import import_jsonschema
 from conftest import leftover_app_servers
 
 # Whether they are installed, not imported here: importing jupyterlab in every collecting process costs about 2 s of
@@ -78,6 +83,7 @@ class JupyterLab:
     """``jupyter lab`` on 127.0.0.1:PORT with a token, in temp dirs; ``close()`` shuts it and its kernels down."""
 
     def __init__(self, root: Path, notebooks: Path) -> None:
+        self.notebooks = notebooks
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**scratch_env(root / "home"), "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_DATA_DIR": str(root / "data"),
@@ -156,70 +162,91 @@ def _mock_reply(nb: dict) -> str:
     return src.split('--reply "', 1)[1].split('"', 1)[0]
 
 
-def _run_in_jupyterlab(tmp_path: Path, notebook: Path, check, before_run=None) -> None:
-    """Open ``notebook`` (copied into a temp dir) in JupyterLab in chromium, Run All Cells, then ``check(page, shots)``.
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    """One JupyterLab for the module's notebooks (its start is most of a browser test's CPU).
 
-    ``before_run(page)`` runs once the kernel is idle, before Run All. On failure
-    the screenshots are kept outside pytest's tmp rotation and listed. After it:
-    the server, its kernels and their app-servers are gone.
+    At the end it is shut down through its API, and then its kernels, their app-servers and
+    every process started in its notebook dir must be gone.
     """
-    chromium = _chromium()
-    notebooks = tmp_path / "notebooks"
+    root = tmp_path_factory.mktemp("jupyterlab")
+    notebooks = root / "notebooks"
     notebooks.mkdir()
-    shutil.copy(notebook, notebooks / notebook.name)
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    lab = JupyterLab(tmp_path / "lab", notebooks)
-    page = None
+    server = JupyterLab(root / "lab", notebooks)
     try:
-        lab.wait_ready()
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, env=scratch_env(tmp_path / "browser-home"), args=[
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-sandbox", "--disable-gpu"])
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(30_000)
-                page.goto(f"{lab.url}/lab/tree/{notebook.name}?token={TOKEN}")
-                page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-                lab.wait_kernel(notebook.name)
-                page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'")
-                if before_run is not None:
-                    before_run(page)
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-                select = page.locator(".jp-Dialog .jp-mod-accept", has_text="Select")
-                if select.count():  # a kernel chooser, when the server did not start the notebook's kernel by itself
-                    select.first.click()
-                page.wait_for_function(
-                    "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.innerText.trim());"
-                    " return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t)); }", timeout=90_000)
-                page.screenshot(path=str(shots / "after-run-all.png"), full_page=True)
-                check(page, shots)
-            except BaseException as exc:
-                if page is not None:
-                    try:
-                        page.screenshot(path=str(shots / "failure.png"), full_page=True)
-                    except Exception:  # noqa: BLE001, S110 - the screenshot is a bonus; the failure is the point
-                        pass
-                keep = Path(tempfile.mkdtemp(prefix="codex-browser-screenshots-"))  # outside pytest's rotation of tmp dirs
-                kept = [str(shutil.copy(p, keep)) for p in sorted(shots.glob("*.png"))]
-                raise AssertionError(f"{exc}\nscreenshots: {', '.join(kept) or 'none'}\nserver log: {lab.log.name}") from exc
-            finally:
-                browser.close()
+        server.wait_ready()
+        yield server
     finally:
-        lab.close()
-    assert lab.proc.returncode is not None
-    # chromium wrote its profile bits (Crash Reports, dconf) into the user's HOME before it got a scratch one
-    assert (tmp_path / "browser-home" / ".config" / "chromium").is_dir(), "chromium did not use its scratch HOME"
+        server.close()
+    assert server.proc.returncode is not None
     assert not leftover_app_servers(), "a codex app-server survived the JupyterLab shutdown"
     assert not _running_in(notebooks), "a kernel (or another process started in the notebook dir) survived the shutdown"
 
 
-def test_quickstart_runs_in_jupyterlab(tmp_path):
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's chromium through playwright, with a scratch HOME, resolving no host but 127.0.0.1."""
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("browser") / "home"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=_chromium(), env=scratch_env(home), args=[
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-sandbox", "--disable-gpu"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    # chromium wrote its profile bits (Crash Reports, dconf) into the user's HOME before it got a scratch one
+    assert (home / ".config" / "chromium").is_dir(), "chromium did not use its scratch HOME"
+
+
+def _run_in_jupyterlab(lab: JupyterLab, browser: Any, tmp_path: Path, notebook: Path, check, before_run=None) -> None:
+    """Open ``notebook`` (copied into the lab's notebook dir) in a new browser context, Run All Cells, then ``check(page, shots)``.
+
+    ``before_run(page)`` runs once the kernel is idle, before Run All. On failure
+    the screenshots are kept outside pytest's tmp rotation and listed.
+    """
+    shutil.copy(notebook, lab.notebooks / notebook.name)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = None
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        # a workspace of its own: the default one would reopen the notebooks of the tests before in other tabs
+        page.goto(f"{lab.url}/lab/workspaces/{notebook.stem}/tree/{notebook.name}?token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell")
+        lab.wait_kernel(notebook.name)
+        page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'")
+        if before_run is not None:
+            before_run(page)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        select = page.locator(".jp-Dialog .jp-mod-accept", has_text="Select")
+        if select.count():  # a kernel chooser, when the server did not start the notebook's kernel by itself
+            select.first.click()
+        page.wait_for_function(
+            "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.innerText.trim());"
+            " return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t)); }", timeout=90_000)
+        page.screenshot(path=str(shots / "after-run-all.png"), full_page=True)
+        check(page, shots)
+    except BaseException as exc:
+        if page is not None:
+            try:
+                page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            except Exception:  # noqa: BLE001, S110 - the screenshot is a bonus; the failure is the point
+                pass
+        keep = Path(tempfile.mkdtemp(prefix="codex-browser-screenshots-"))  # outside pytest's rotation of tmp dirs
+        kept = [str(shutil.copy(p, keep)) for p in sorted(shots.glob("*.png"))]
+        raise AssertionError(f"{exc}\nscreenshots: {', '.join(kept) or 'none'}\nserver log: {lab.log.name}") from exc
+    finally:
+        context.close()
+
+
+def test_quickstart_runs_in_jupyterlab(lab, browser, tmp_path):
     reply = _mock_reply(json.loads(NOTEBOOK.read_text()))
-    _run_in_jupyterlab(tmp_path, NOTEBOOK, lambda page, shots: _check(page, reply, shots),
+    _run_in_jupyterlab(lab, browser, tmp_path, NOTEBOOK, lambda page, shots: _check(page, reply, shots),
                        before_run=lambda page: page.evaluate(_OBSERVE, TURN_CELL))
 
 
@@ -272,7 +299,9 @@ HTML("<img src=x onerror=\\"window.__control_img=1\\"><script>window.__control_s
 
 
 def _payload_notebook(path: Path) -> Path:
-    nbformat = pytest.importorskip("nbformat")
+    import_jsonschema()  # nbformat imports jsonschema: without building rfc3987-syntax's grammar (the same checks)
+    import nbformat
+
     cells = [
         "%load_ext codex_magics",
         f"get_ipython().magics_manager.registry['CodexMagics'].default_reply = {PAYLOAD_REPLY!r}\nsb = %codex sandbox\nt = %codex start",
@@ -319,6 +348,6 @@ def _check_payloads(page, shots: Path) -> None:
     assert "costs $5 or $10" in shown, shown
 
 
-def test_a_reply_runs_no_javascript_in_jupyterlab(tmp_path):
+def test_a_reply_runs_no_javascript_in_jupyterlab(lab, browser, tmp_path):
     notebook = _payload_notebook(tmp_path / "source" / "payloads.ipynb")
-    _run_in_jupyterlab(tmp_path, notebook, _check_payloads)
+    _run_in_jupyterlab(lab, browser, tmp_path, notebook, _check_payloads)
