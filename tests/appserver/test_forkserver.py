@@ -305,3 +305,27 @@ def test_codex_has_no_controlling_terminal_even_when_its_owner_has_one(tmp_path)
         assert out.read_text().split()[:2] == ["no", "tty"], out.read_text()
     finally:
         os.close(master)
+
+
+EXITING_OWNER = textwrap.dedent('''
+    import atexit, os, sys, warnings
+    warnings.simplefilter("always", ResourceWarning)
+    server = []
+    # registered before the toolkit's own handler, so it runs after it (atexit is last-in, first-out)
+    atexit.register(lambda: print("server running at exit:", os.path.exists(f"/proc/{server[0]}"), flush=True))
+    from codex_fixtures.appserver.served import fork_server_pid, spawn_served
+    proc, _ = spawn_served([sys.executable, "-c", "pass"], cwd="/", env={}, live_dir=None, timeout=30)
+    proc.wait(30)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        pipe.close()
+    server.append(fork_server_pid())
+''')
+
+
+def test_an_owner_that_exits_closes_and_reaps_its_server_without_a_warning():
+    # before: the socket and the Popen were left to garbage collection at shutdown ("unclosed <socket ... type=5>",
+    # "subprocess N is still running", seen at the end of xdist workers) and the server, still running, went to init
+    proc = subprocess.run([sys.executable, "-X", "dev", "-c", EXITING_OWNER], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "server running at exit: False", proc.stdout  # closed and reaped by its owner
+    assert "ResourceWarning" not in proc.stderr, proc.stderr
