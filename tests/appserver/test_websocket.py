@@ -114,6 +114,18 @@ def test_a_killed_server_ends_waits_on_every_connection_at_once(ws_app):
 
 
 @real
+def test_a_send_on_a_closed_websocket_is_a_one_line_exited_error(ws_app):
+    conn = ws_app.new_connection()
+    conn.initialize()
+    ws_app.kill()
+    ws_app._ws._primary.close()  # the process's own socket (through the transport) and a further connection's
+    conn._socket.close()
+    for client in (ws_app, conn):
+        with pytest.raises(AppServerExitedError, match="cannot send: the WebSocket is closed"):
+            client.write_raw_line('{"jsonrpc": "2.0", "method": "initialized"}')
+
+
+@real
 def test_failure_report_has_every_connection_transcript(ws_app):
     conn = ws_app.new_connection()
     conn.initialize()
