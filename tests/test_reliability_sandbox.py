@@ -287,7 +287,14 @@ KILLED_WITH_A_WEBSOCKET_SERVER = """
     home = CodexHome(server)
     app = AppServerProcess(home.path, transport="websocket")
     app.initialize()
-    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and os.getpgid(int(p)) == os.getpgid(app.pid)]
+
+    def group(pid):  # None for a process that ended between the listing and the look (the binary's short helpers)
+        try:
+            return os.getpgid(pid)
+        except ProcessLookupError:
+            return None
+
+    pids = [int(p) for p in os.listdir("/proc") if p.isdigit() and group(int(p)) == os.getpgid(app.pid)]
     print(json.dumps({"pids": pids}), flush=True)
     os.kill(os.getpid(), 9)  # no unwinding: no close(), no atexit
 """
