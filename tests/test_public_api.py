@@ -123,3 +123,15 @@ def test_importing_the_package_or_the_plugin_loads_only_what_is_used():
     assert package == "['codex_fixtures.errors']" or package == "[]", package
     assert plugin == "[]", plugin
     assert turn == "completed []", turn  # a stdio server and an HTTP turn load no WebSocket code
+
+
+def test_the_lazy_map_is_the_type_checking_imports():
+    """``_LAZY`` (what runs) and the TYPE_CHECKING imports (what readers and type checkers see) name the same things."""
+    import ast
+
+    tree = ast.parse(open(codex_fixtures.__file__, encoding="utf-8").read())
+    block = next(node for node in tree.body if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING")
+    seen = {alias.name: "." * node.level + node.module for node in block.body if isinstance(node, ast.ImportFrom)
+            for alias in node.names}
+    assert seen == codex_fixtures._LAZY
+    assert set(codex_fixtures.__all__) - set(seen) == {"__version__", "mount_responses_respx", "RespxMount"}
