@@ -14,14 +14,14 @@ import subprocess
 import threading
 from pathlib import Path
 
-import openai_codex
 import pytest
 from codex_fixtures import AppServerError, CodexBinary, CodexLaunch
 from codex_fixtures.appserver.launch import open_codex, sdk_binary_problem, sdk_process, sdk_stderr_tail
 from conftest import leftover_app_servers
-from openai_codex import ApprovalMode, Sandbox
 
 real = pytest.mark.codex_binary
+# openai_codex is imported in the tests that use it (its generated models: ~0.9 s of CPU at every xdist worker's
+# collection otherwise); the SDK fixtures import it for the tests that take them.
 
 
 @pytest.fixture
@@ -83,6 +83,8 @@ def test_bad_arguments_are_one_line_errors(codex_home, tmp_path):
 @real
 @pytest.mark.codex(reply="Hello from the mock")
 def test_codex_sdk_runs_a_turn(sdk_binary, codex_sdk, codex_responses, codex_home, codex_launch):
+    from openai_codex import ApprovalMode, Sandbox
+
     thread = codex_sdk.thread_start(approval_mode=ApprovalMode.deny_all, sandbox=Sandbox.read_only)
     result = thread.run("say hi")
     assert result.final_response == "Hello from the mock"
@@ -95,6 +97,8 @@ def test_codex_sdk_runs_a_turn(sdk_binary, codex_sdk, codex_responses, codex_hom
 @pytest.mark.anyio
 @pytest.mark.codex(reply="Hello async")
 async def test_codex_async_sdk_runs_a_turn(sdk_binary, codex_async_sdk, codex_responses):
+    from openai_codex import ApprovalMode, Sandbox
+
     thread = await codex_async_sdk.thread_start(approval_mode=ApprovalMode.deny_all, sandbox=Sandbox.read_only)
     turn = await thread.turn("say hi")
     methods = [note.method async for note in turn.stream()]
@@ -139,6 +143,8 @@ def test_an_application_can_spawn_its_own_app_server(codex_launch):
 
 
 def test_sdk_binary_problem_names_both_versions(tmp_path):
+    import openai_codex
+
     old = sdk_binary_problem(CodexBinary(path=tmp_path / "codex", version="0.101.0"))
     assert old.startswith(f"openai_codex {openai_codex.__version__} needs codex >= 0.1")
     assert old.endswith(f"; the binary in use is codex 0.101.0 ({tmp_path / 'codex'})")

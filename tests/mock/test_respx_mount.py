@@ -6,9 +6,9 @@ import asyncio
 import json
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import httpx
-import openai
 import pytest
 import respx
 from codex_fixtures import (
@@ -27,6 +27,9 @@ from codex_fixtures import (
 from codex_fixtures.mock.respx_mount import DEFAULT_BASE_URL
 from codex_fixtures.mock.sse import spec_complete_stream
 
+if TYPE_CHECKING:  # openai is imported where it is used: at collection it would cost every xdist worker ~1 s
+    import openai
+
 TEXT = "Scripted answer from the mock"
 
 
@@ -42,10 +45,14 @@ def function_call_body() -> str:
 
 
 def sdk(**kw) -> openai.OpenAI:
+    import openai
+
     return openai.OpenAI(api_key="test", base_url=DEFAULT_BASE_URL, max_retries=0, **kw)
 
 
 def async_sdk() -> openai.AsyncOpenAI:
+    import openai
+
     return openai.AsyncOpenAI(api_key="test", base_url=DEFAULT_BASE_URL, max_retries=0)
 
 
@@ -105,6 +112,8 @@ def test_openai_sdk_gets_scripted_function_calls(mode):
 
 
 def test_scripted_http_error_reaches_the_sdk_as_its_exception():
+    import openai
+
     script = ResponsesScript()
     script.enqueue(None, status=429, headers={"retry-after": "0"})
     with mount_responses_respx(script) as mock, pytest.raises(openai.RateLimitError):
@@ -150,6 +159,8 @@ def test_captured_requests_match_the_loopback_server():
 
 
 def test_one_script_served_by_loopback_and_respx_at_once():
+    import openai
+
     script = ResponsesScript(repeat=create_final_assistant_message_sse_response(TEXT))
     with MockResponsesServer(script) as server, mount_responses_respx(server) as mock:
         assert mock.script is script
@@ -250,6 +261,8 @@ def test_unexpected_requests_are_problems_and_other_hosts_are_not_mocked():
 
 
 def test_custom_base_url_and_existing_router_and_cleanup():
+    import openai
+
     base = "https://gateway.example/openai/v1"
     with respx.mock(assert_all_called=False) as router:
         router.get("https://other.example/ping").respond(204)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import typing
 
 import httpx
-import openai
 import pytest
 from codex_fixtures.mock.sse import (
     create_final_assistant_message_sse_response,
@@ -34,15 +34,23 @@ from codex_fixtures.mock.sse import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from openai.types.responses import ResponseStreamEvent
 
-_UNION = typing.get_args(ResponseStreamEvent)[0]
-SDK_EVENT_MODELS = {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in typing.get_args(_UNION)}
+if typing.TYPE_CHECKING:  # openai is imported where it is used: at collection it would cost every xdist worker ~1 s
+    import openai
+
+
+@functools.cache
+def sdk_event_models() -> dict[str, typing.Any]:
+    """The openai SDK's stream event model for each event type (openai imported on first use, not at collection)."""
+    from openai.types.responses import ResponseStreamEvent
+
+    union = typing.get_args(ResponseStreamEvent)[0]
+    return {typing.get_args(m.model_fields["type"].annotation)[0]: m for m in typing.get_args(union)}
 
 
 def sdk_validate(event: dict) -> None:
     """Validate one event strictly against the openai SDK model for its type."""
-    SDK_EVENT_MODELS[event["type"]].model_validate(event)
+    sdk_event_models()[event["type"]].model_validate(event)
 
 
 # ------------------------------------------------------------------ framing
@@ -266,6 +274,8 @@ def test_spec_complete_stream_makes_upstream_events_sdk_valid() -> None:
 
 
 def _sdk_client(body: str) -> openai.OpenAI:
+    import openai
+
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body.encode())
 
