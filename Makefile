@@ -11,15 +11,17 @@ JOBS   ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 
 .PHONY: install demo test bench docs clean
 
 # The install goes through uv (itself from PyPI, into the venv): the same packages as pip in 8-11 s instead of 70-80 s
-# on a fresh machine (parallel downloads, no bytecode compiled ahead; `make test` writes what it imports). Plain pip
-# when uv cannot be had.
+# on a fresh machine (parallel downloads, no bytecode compiled ahead; `make test` writes what it imports). The venv is
+# made without pip (ensurepip alone takes ~4 s): $(PYTHON)'s pip puts uv in it, uv puts pip in it with the rest
+# (codex-repro fetches releases with `python -m pip download`). Plain pip when uv cannot be had.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "codex-threadkit needs Python 3.11+ ($(PYTHON) is missing or older): run make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv \
-		&& $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,bench,docs]' \
-		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench,docs]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --disable-pip-version-check uv \
+		&& $(BIN)/uv pip install --quiet --python $(BIN)/python pip -e '.[test,bench,docs]' \
+		|| { { $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null; } \
+		     && $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench,docs]'; }
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its test extras
