@@ -1,7 +1,8 @@
 """Template homes change nothing a client can see: proven on the real binary, not assumed.
 
 * the whole scenario catalog gives the same verdicts and observed lines on
-  template homes and on fresh homes;
+  template homes and on fresh homes (in ``tests/repro/test_scenarios.py``, which
+  shares that module's catalog run on template homes instead of running it again);
 * a one-turn thread gives the same ``thread/list``, ``thread/read``, files
   (names, rollout record kinds, sqlite tables and row counts) on both, ids and
   times aside.
@@ -20,7 +21,6 @@ from typing import Any
 
 import pytest
 from codex_fixtures import AppServerProcess, CodexBinary, CodexHome, create_mock_responses_server_repeating_assistant
-from codex_fixtures.repro.scenarios import run_scenarios
 
 pytestmark = pytest.mark.codex_binary
 
@@ -95,14 +95,3 @@ def test_a_one_turn_thread_is_the_same_on_a_template_home_and_a_fresh_home(codex
     assert fresh["files"], "nothing found in the fresh home: the comparison would be empty"
     for aspect in fresh:
         assert template[aspect] == fresh[aspect], f"{aspect} differs on a template home ({codex_binary.describe()})"
-
-
-def test_the_catalog_gives_the_same_verdicts_and_observations_on_template_and_fresh_homes(codex_binary):
-    on_template = run_scenarios(binaries=[codex_binary], timeout=30.0)
-    on_fresh = run_scenarios(binaries=[codex_binary], timeout=30.0, fresh_homes=True)
-
-    def outcomes(report):
-        return [(r.name, r.verdict, r.observed) for r in report.results]
-
-    assert outcomes(on_template) == outcomes(on_fresh), (on_template.to_text(), on_fresh.to_text())
-    assert len(outcomes(on_fresh)) >= 10 and not any(v == "error" for _, v, _ in outcomes(on_fresh)), on_fresh.to_text()

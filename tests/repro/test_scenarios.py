@@ -118,6 +118,18 @@ def test_report_renderers(bundled_report):
     assert set(doc["summary"]) == set(VERDICTS)
 
 
+def test_the_catalog_gives_the_same_verdicts_and_observations_on_template_and_fresh_homes(bundled, bundled_report):
+    """Template homes change no verdict and no observed line (the module's catalog run is on template homes)."""
+    assert bundled_report.results and bundled_report.binaries[0].path == bundled.path
+    on_fresh = run_scenarios(binaries=[bundled], timeout=30.0, fresh_homes=True)
+
+    def outcomes(report):
+        return [(r.name, r.verdict, r.observed) for r in report.results]
+
+    assert outcomes(bundled_report) == outcomes(on_fresh), (bundled_report.to_text(), on_fresh.to_text())
+    assert len(outcomes(on_fresh)) >= 10 and not any(v == "error" for _, v, _ in outcomes(on_fresh)), on_fresh.to_text()
+
+
 def test_old_binary_matrix(old_report):
     got = {r.name: r.verdict for r in old_report.results}
     # the message names each scenario that differs from the table with what it observed (the whole dict was cut short)
