@@ -130,6 +130,23 @@ def served_seconds(binary: CodexBinary, home: Path, ids: list[str]) -> dict[str,
     return {"created": [created.get(tid) for tid in ids], "turn_starts": turns}
 
 
+def stamped_seconds(home: Path, ids: list[str], served: dict[str, Any]) -> dict[str, int]:
+    """Thread id / turn id -> the second the binary stamped its start with (``createdAt``, ``task_started``).
+
+    The binary takes that second before it writes the step's first record: when a second
+    ends in between, the first write is in the next one. The direct drive's time for the
+    step is then the last millisecond of the stamped second (else the built home, whose
+    whole seconds are those of its given times, would serve one second later).
+    """
+    out = {tid: created for tid, created in zip(ids, served["created"], strict=True) if isinstance(created, int)}
+    for path in [*home.glob("sessions/**/rollout-*.jsonl"), *home.glob("archived_sessions/**/rollout-*.jsonl")]:
+        for record in read_rollout(path):
+            payload = record.get("payload")
+            if isinstance(payload, dict) and payload.get("type") == "task_started" and isinstance(payload.get("started_at"), int):
+                out.setdefault(str(payload.get("turn_id")), payload["started_at"])
+    return out
+
+
 def state_rows(home: Path, ids: list[str]) -> list[dict[str, Any]]:
     dbs = sorted(home.glob("state_*.sqlite"))
     if not dbs:
@@ -152,16 +169,20 @@ def calibrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     with MockResponsesServer() as server, CodexHome(server, path=tmp / "direct", fresh=True) as home:
         direct_ids, timeline, keys = drive_directly(binary, home.path, server, str(cwd))
         firsts = first_writes(home.path, timeline)
+        direct_seconds = served_seconds(binary, home.path, direct_ids)  # before observe() adds a turn
+        stamped = stamped_seconds(home.path, direct_ids, direct_seconds)
         given: dict[Any, datetime] = {}
         for k, key in enumerate(keys):
             ms = firsts.get(k, timeline.steps[k].real_ms)
+            second = stamped.get(timeline.steps[k].turn or direct_ids[key[0]]) if key[1] is None or isinstance(key[1], int) else None
+            if second is not None:  # the binary stamped the step's second before its first write: the same second
+                ms = min(ms, second * 1000 + 999)
             given[key] = datetime.fromtimestamp(ms / 1000, UTC)
         archived = [row.get("archived_at") for row in state_rows(home.path, direct_ids)[3:]]
         if archived and isinstance(archived[0], int):  # the second the binary stamped the archive with (it has no ms)
             given[(3, "archive")] = max(given[(3, "archive")], datetime.fromtimestamp(archived[0], UTC))
         times = {key: when for key, when in given.items() if key[1] is None or isinstance(key[1], int)}
         spec = calibration_spec(times, archived_at=given[(3, "archive")])
-        direct_seconds = served_seconds(binary, home.path, direct_ids)  # before observe() adds a turn
         seen_direct = observe(binary, home.path, direct_ids, server, cwd=str(cwd))
     with MockResponsesServer() as server:
         built = build_home(spec, tmp / "built", codex_bin=binary.path, server=server, cache=HomeCache(tmp / "cache"))
