@@ -7,7 +7,7 @@
   (names, rollout record kinds, sqlite tables and row counts) on both, ids and
   times aside.
 
-Both run on the binary of ``--codex-bin`` (default: the bundled one), e.g.
+The one-turn comparison runs on the binary of ``--codex-bin`` (default: the bundled one), e.g.
 ``pytest tests/test_template_fidelity.py --codex-bin .../0.171.0/.../codex``.
 """
 

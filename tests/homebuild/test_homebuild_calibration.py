@@ -130,21 +130,24 @@ def served_seconds(binary: CodexBinary, home: Path, ids: list[str]) -> dict[str,
     return {"created": [created.get(tid) for tid in ids], "turn_starts": turns}
 
 
-def stamped_seconds(home: Path, ids: list[str], served: dict[str, Any]) -> dict[str, int]:
-    """Thread id / turn id -> the second the binary stamped its start with (``createdAt``, ``task_started``).
+def stamped_second(served: dict[str, Any], key: tuple[int, int | str | None]) -> int | None:
+    """The second the binary serves for step ``key`` (a thread's ``createdAt``, a turn's ``startedAt``), if it has one.
 
     The binary takes that second before it writes the step's first record: when a second
     ends in between, the first write is in the next one. The direct drive's time for the
-    step is then the last millisecond of the stamped second (else the built home, whose
+    step is then the last millisecond of the served second (else the built home, whose
     whole seconds are those of its given times, would serve one second later).
     """
-    out = {tid: created for tid, created in zip(ids, served["created"], strict=True) if isinstance(created, int)}
-    for path in [*home.glob("sessions/**/rollout-*.jsonl"), *home.glob("archived_sessions/**/rollout-*.jsonl")]:
-        for record in read_rollout(path):
-            payload = record.get("payload")
-            if isinstance(payload, dict) and payload.get("type") == "task_started" and isinstance(payload.get("started_at"), int):
-                out.setdefault(str(payload.get("turn_id")), payload["started_at"])
-    return out
+    thread, turn = key
+    if turn is None:
+        second = served["created"][thread]
+    elif isinstance(turn, int):
+        starts = served["turn_starts"][thread]  # a fork's list begins with its parent's turns
+        own = len(calibration_spec().threads[thread].turns)
+        second = starts[len(starts) - own + turn] if isinstance(starts, list) and len(starts) >= own else None
+    else:
+        return None
+    return second if isinstance(second, int) else None
 
 
 def state_rows(home: Path, ids: list[str]) -> list[dict[str, Any]]:
@@ -170,11 +173,10 @@ def calibrated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         direct_ids, timeline, keys = drive_directly(binary, home.path, server, str(cwd))
         firsts = first_writes(home.path, timeline)
         direct_seconds = served_seconds(binary, home.path, direct_ids)  # before observe() adds a turn
-        stamped = stamped_seconds(home.path, direct_ids, direct_seconds)
         given: dict[Any, datetime] = {}
         for k, key in enumerate(keys):
             ms = firsts.get(k, timeline.steps[k].real_ms)
-            second = stamped.get(timeline.steps[k].turn or direct_ids[key[0]]) if key[1] is None or isinstance(key[1], int) else None
+            second = stamped_second(direct_seconds, key)
             if second is not None:  # the binary stamped the step's second before its first write: the same second
                 ms = min(ms, second * 1000 + 999)
             given[key] = datetime.fromtimestamp(ms / 1000, UTC)
