@@ -80,6 +80,7 @@ def test_no_proxy_covers_every_address_the_mock_accepts(tmp_path):
 
 def test_a_hermetic_child_gets_only_the_allow_list_and_ours(tmp_path, monkeypatch):
     from codex_fixtures.appserver.child_env import PASSED_ENV
+    from codex_fixtures.appserver.os_probe import without_probe_dir
 
     keep = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_TIME": "C", "TZ": "UTC", "TERM": "xterm", "RUST_BACKTRACE": "1"}
     drop = {"CODEX_SQLITE_HOME": "/users/sqlite", "CODEX_EXEC_SERVER_URL": "ws://127.0.0.1:1", "PYTHONPATH": "/p",
@@ -88,7 +89,7 @@ def test_a_hermetic_child_gets_only_the_allow_list_and_ours(tmp_path, monkeypatc
         monkeypatch.setenv(key, value)
     with ChildEnv(tmp_path, overrides={"CODEX_SQLITE_HOME": "/mine"}) as child:
         env = child.env
-        assert {k: env[k] for k in keep} == keep
+        assert {k: env[k] for k in keep} == {**keep, "PATH": env["PATH"]} and without_probe_dir(env["PATH"]) == keep["PATH"]
         assert not (set(drop) - {"CODEX_SQLITE_HOME"}) & set(env) and env["CODEX_SQLITE_HOME"] == "/mine"  # env= wins
         ours = {"CODEX_HOME", "RUST_LOG", "HOME", "TMPDIR", "NO_PROXY", "no_proxy", "CODEX_REFRESH_TOKEN_URL_OVERRIDE", "CODEX_SQLITE_HOME"}
         assert set(env) - ours <= {k for k in os.environ if k in PASSED_ENV or k.startswith("LC_")}

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from codex_fixtures import AppServerError, CodexBinary, CodexLaunch
 from codex_fixtures.appserver.launch import open_codex, sdk_binary_problem, sdk_process, sdk_stderr_tail
+from codex_fixtures.appserver.os_probe import without_probe_dir
 from conftest import leftover_app_servers
 
 real = pytest.mark.codex_binary
@@ -50,7 +51,8 @@ def test_launch_env_is_hermetic_and_overridable(codex_home, monkeypatch):
         assert env["CODEX_HOME"] == str(codex_home) and env["CODEX_WANTED"] == "y"
         assert "CODEX_SANDBOX_NETWORK_DISABLED" not in env and "XDG_CONFIG_HOME" not in env
         assert "OPENAI_API_KEY" not in env and "KEEP_ME" not in env and env["EXTRA"] == "x"
-        assert "CODEX_SQLITE_HOME" not in env and env["PATH"] == os.environ["PATH"]
+        assert "CODEX_SQLITE_HOME" not in env
+        assert without_probe_dir(env["PATH"]) == os.environ["PATH"]  # behind the cached OS probe (os_probe.py)
         assert Path(env["HOME"]).is_dir() and Path(env["TMPDIR"]).is_dir() and launch.cwd.is_dir()
         assert not any(launch.cwd.iterdir())
         assert "127.0.0.1" in env["NO_PROXY"]
