@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer, find_thread_path_by_id_str
 from codex_fixtures.appserver.binary import resolve_codex_bin
+from codex_fixtures.appserver.probe_cache import PROBE_CACHE_ENV
 from codex_fixtures.mock.script import repeating_assistant
 
 _LINE = re.compile(r"^(?P<call>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+|\?)")
@@ -238,7 +239,7 @@ def test_probes_codex_repro_and_the_codex_sandbox_create_nothing_in_an_empty_hom
     home, tmp = tmp_path / "HOME", tmp_path / "tmp"  # HOME is outside the toolkit's temp root (which is in tmp)
     home.mkdir()
     tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "CODEX_BIN")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "CODEX_BIN", PROBE_CACHE_ENV)}  # probes run here
     env.update(HOME=str(home), TMPDIR=str(tmp), IPYTHONDIR=str(tmp_path / "ipython"))
     proc = subprocess.run([sys.executable, "-c", EVERY_ENTRY_POINT], capture_output=True, text=True, timeout=300, env=env,
                           cwd=tmp_path, check=False)
@@ -295,7 +296,7 @@ def test_release_commands_websocket_sdk_schema_and_template_homes_never_touch_an
     home, tmp = tmp_path / "HOME", tmp_path / "tmp"  # HOME is outside the toolkit's temp root (which is in tmp)
     home.mkdir()
     tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "CODEX_BIN")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CODEX_HOME", "CODEX_BIN", PROBE_CACHE_ENV)}  # probes run here
     env.update(HOME=str(home), TMPDIR=str(tmp), IPYTHONDIR=str(tmp_path / "ipython"))
     strace = shutil.which("strace")
     trace = tmp_path / "trace"
