@@ -270,9 +270,11 @@ def test_thirty_downstream_tests_failing_every_way_leave_no_process_socket_or_ho
     ):
         assert expected.rstrip("*") in text, f"missing from the summary: {expected}"
     assert text.count("Timeout") >= 2
-    ports = {r["port"] for r in records if "port" in r}
-    pids = {r["pid"] for r in records if "pid" in r}
-    assert len(ports) >= 28 and len(pids) >= 20, (len(ports), len(pids))
+    # one record per mock and per app-server the fixtures made (not distinct ports: the kernel may hand a closed
+    # mock's port to a later one, ~1.5 % of runs for 30 mocks; a set of ports once counted 27 of 28)
+    mocks = [r["port"] for r in records if "port" in r]
+    servers = [r["pid"] for r in records if "pid" in r]
+    assert len(mocks) >= 28 and len(servers) >= 20, (len(mocks), len(servers))
     _assert_nothing_left(tmpdir, records)
 
 
