@@ -136,17 +136,20 @@ def test_only_a_private_directory_of_ours_is_used(tmp_path, monkeypatch):
 def test_share_names_one_directory_and_no_codex_child_sees_it(tmp_path, monkeypatch):
     monkeypatch.delenv(PROBE_CACHE_ENV, raising=False)
     monkeypatch.setattr(probe_cache, "_shared", None)
-    directory = probe_cache.share()
+    outer, inner = object(), object()  # two sessions in one process (pytester's in-process runs)
+    directory = probe_cache.share(outer)
     try:
         assert directory is not None and os.environ[PROBE_CACHE_ENV] == str(directory) and cache_dir() == directory
-        assert probe_cache.share() is None and os.environ[PROBE_CACHE_ENV] == str(directory)  # one per session
+        assert probe_cache.share(inner) is None and os.environ[PROBE_CACHE_ENV] == str(directory)  # one per session
+        probe_cache.unshare(inner)  # the inner session never unnames the outer one's directory
+        assert os.environ[PROBE_CACHE_ENV] == str(directory)
         with ChildEnv(tmp_path) as child:
             assert PROBE_CACHE_ENV not in child.env  # not on the hermetic allow-list
     finally:
-        probe_cache.unshare()
+        probe_cache.unshare(outer)
     assert PROBE_CACHE_ENV not in os.environ
     monkeypatch.setenv(PROBE_CACHE_ENV, str(tmp_path))
-    probe_cache.unshare()  # not ours to take back
+    probe_cache.unshare(outer)  # not ours to take back
     assert os.environ[PROBE_CACHE_ENV] == str(tmp_path)
 
 
