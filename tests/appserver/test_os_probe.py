@@ -19,6 +19,7 @@ from codex_fixtures import AppServerProcess, CodexHome, MockResponsesServer
 from codex_fixtures.appserver import os_probe
 from codex_fixtures.appserver.child_env import ChildEnv
 from codex_fixtures.appserver.os_probe import OS_PROBE_ENV, cached_probe_path, without_probe_dir
+from codex_fixtures.appserver.probe_cache import PROBE_CACHE_ENV
 from codex_fixtures.mock.script import repeating_assistant
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the cache is made on Linux only")
@@ -76,6 +77,31 @@ def test_the_real_probe_runs_twice_per_kind_of_child_then_never(tmp_path):
     assert len(paths) == 1 and count.read_text().count("run") == 2  # the cache's two runs; the script ran instead
     cached_probe_path(_env(real, tmp_path, COUNT=str(count), LANG="C.UTF-8"))  # another environment: asked again
     assert count.read_text().count("run") == 4
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["probe cache shared", "probe cache off"])
+def test_a_later_process_of_the_session_takes_the_answer_from_the_probe_cache(tmp_path, monkeypatch, shared):
+    count = tmp_path / "count"
+    real = _probe(tmp_path, AWKWARD)
+    env = _env(real, tmp_path, COUNT=str(count))
+    cache = tmp_path / "probe-cache"
+    cache.mkdir(mode=0o700)
+    monkeypatch.setenv(PROBE_CACHE_ENV, str(cache) if shared else "off")
+    expected = _answer([str(real / "lsb_release"), "-a"], env)
+    count.unlink()
+    cached_probe_path(env)
+    assert count.read_text().count("run") == 2
+    monkeypatch.setattr(os_probe, "_dirs", {})  # what a new process of the session starts with
+    path = cached_probe_path(env)
+    assert count.read_text().count("run") == (2 if shared else 4)
+    assert path != env["PATH"] and _answer(["lsb_release", "-a"], {**env, "PATH": path}) == expected
+    if shared:  # a damaged answer is a miss: the real program runs again (twice) and its answer is used
+        for answer in cache.iterdir():
+            answer.write_text('{"key": 1, "value": ["x", "y", true]}')
+        monkeypatch.setattr(os_probe, "_dirs", {})
+        path = cached_probe_path(env)
+        assert count.read_text().count("run") == 4
+        assert _answer(["lsb_release", "-a"], {**env, "PATH": path}) == expected
 
 
 @pytest.mark.parametrize("case", ["no probe on PATH", "an answer that changes", "an empty answer", "switched off"])

@@ -85,7 +85,8 @@ def test_a_failed_probe_is_not_kept(tmp_path):
     cache = _private_dir(tmp_path)
     assert ask(binary, cache) == {"error": "BinaryNotFoundError"}
     assert ask(binary, cache) == {"error": "BinaryNotFoundError"} and runs(count) == 2
-    assert list(cache.iterdir()) == []
+    kept = [json.loads(p.read_text())["key"] for p in cache.iterdir()]
+    assert [key for key in kept if key[1] == os.path.realpath(binary)] == []  # (the OS probe's answer may be kept)
 
 
 @pytest.mark.parametrize("bad", [b"", b"{not json", b"[1, 2]", b'{"key": ["other"], "value": "1.0"}', b'{"key": null}',
