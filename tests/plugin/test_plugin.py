@@ -145,8 +145,24 @@ def test_runs_under_xdist(pytester):
             assert codex_app_server.run_turn(thread["id"], f"turn {n}")["status"] == "completed"
         """
     )
+    pytester.makeconftest(  # what each process still holds for the interpreter's last collection
+        f"""
+        import atexit, gc, os
+
+        def _frozen():
+            name = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+            open(os.path.join({str(pytester.path)!r}, "frozen-" + name), "w").write(str(gc.get_freeze_count()))
+
+        atexit.register(_frozen)
+        """
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=4)
+    frozen = {p.name: int(p.read_text()) for p in pytester.path.glob("frozen-*")}
+    # a worker exits right after the session: its objects are frozen, the last collection skips them;
+    # the controller may be a longer-lived process (pytest.main() in an IDE): left as it was
+    assert sorted(frozen) == ["frozen-controller", "frozen-gw0", "frozen-gw1"], frozen
+    assert frozen["frozen-gw0"] > 1000 and frozen["frozen-gw1"] > 1000 and frozen["frozen-controller"] == 0, frozen
 
 
 def test_failure_report_covers_codex_respx_and_objects_the_test_made(pytester, fake_peer_bin, fake_home):
