@@ -149,9 +149,14 @@ def test_runs_under_xdist(pytester):
         f"""
         import atexit, gc, os
 
+        name = ["controller"]  # (this outer test may run in a worker: PYTEST_XDIST_WORKER is inherited)
+
+        def pytest_configure(config):
+            if hasattr(config, "workerinput"):
+                name[0] = config.workerinput["workerid"]
+
         def _frozen():
-            name = os.environ.get("PYTEST_XDIST_WORKER", "controller")
-            open(os.path.join({str(pytester.path)!r}, "frozen-" + name), "w").write(str(gc.get_freeze_count()))
+            open(os.path.join({str(pytester.path)!r}, "frozen-" + name[0]), "w").write(str(gc.get_freeze_count()))
 
         atexit.register(_frozen)
         """
