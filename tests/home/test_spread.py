@@ -74,3 +74,14 @@ def test_where_the_filesystem_has_no_flags_nothing_happens_and_nothing_raises(tm
     assert not mark_top_directory(tmp_path / "missing") and not is_top_directory(tmp_path / "missing")
     (tmp_path / "file").write_text("")
     assert not mark_top_directory(tmp_path / "file")
+
+
+def test_under_pyfakefs_no_ioctl_reaches_a_real_descriptor(fs, monkeypatch):
+    import fcntl
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("an ioctl on a pyfakefs descriptor (a number the kernel may have given a real file)")
+
+    monkeypatch.setattr(fcntl, "ioctl", refuse)
+    fs.create_dir("/fake-root")
+    assert not mark_top_directory("/fake-root") and not is_top_directory("/fake-root")
