@@ -70,6 +70,8 @@ def test_the_second_process_asks_the_cache_not_the_binary(counted, tmp_path):
     first = ask(binary, cache)
     probes = runs(count)
     assert probes >= 3 and first["version"] and first["start"] is True  # --version, the schema, the experimental one
+    # one --experimental schema serves the params check's catalog and resume_params_of
+    assert sum("--experimental" in line for line in count.read_text().splitlines()) == 1
     assert ask(binary, cache) == first and runs(count) == probes  # the same answer, no run of the binary
     assert ask(binary, None) == first and runs(count) == 2 * probes  # without the cache: every probe again
     os.utime(binary)  # a binary touched (or replaced) is another key
